@@ -1,0 +1,37 @@
+// Dense linear algebra for the GaLore projector: thin SVD, QR orthonormalisation and the randomized
+// range finder (Halko, Martinsson, Tropp 2011, Alg. 4.4). All in fp32.
+//
+// Dispatch: host memory -> LAPACKE (sgesdd, sgeqrf/sorgqr); CUDA -> cuSOLVER in kernels/cuda when
+// built. Non-finite input throws NumericError before LAPACK sees it (the reference's "SVD failed to
+// converge" reports come from NaN gradients); bad shapes or ranks throw ShapeError.
+#pragma once
+
+#include "galore/core/tensor.hpp"
+
+#include <cstdint>
+
+namespace galore {
+
+// A = U diag(S) Vt with k = min(m, n): U [m x k], S [k] descending, Vt [k x n].
+struct ThinSvd {
+  Matrix<float> u;
+  Vector<float> s;
+  Matrix<float> vt;
+};
+ThinSvd svd_thin(const ExecSpace& space, MatrixRef<const float> a);
+
+// Q [m x n] with orthonormal columns spanning the columns of A [m x n], m >= n (Householder QR).
+Matrix<float> orthonormal_columns(const ExecSpace& space, MatrixRef<const float> a);
+
+struct RangeFinderOptions {
+  int oversampling = 8;      // extra sketch columns p: the sketch has r + p columns
+  int power_iterations = 2;  // q: each pass multiplies by A A^T, re-orthonormalising in between
+  std::uint64_t seed = 0;    // Gaussian sketch drawn from CounterRng(seed, stream 0)
+};
+
+// Q [m x rank], orthonormal columns approximating the top-`rank` left singular subspace of A.
+// Requires 1 <= rank <= min(m, n).
+Matrix<float> randomized_range_finder(const ExecSpace& space, MatrixRef<const float> a, int rank,
+                                      const RangeFinderOptions& options);
+
+}  // namespace galore
