@@ -7,6 +7,11 @@
 //
 // RoPE (Su et al. 2021) uses the HF LLaMA rotate-half convention: for i < head_dim/2 the pair
 // (x_i, x_{i+head_dim/2}) at position s is rotated by angle s * theta^(-2i/head_dim).
+//
+// All functions accept float or bf16 storage and compute in fp32 (docs/precision.md). Arguments
+// may be strided sub-blocks (one of q, k, v inside a fused projection); outputs must not alias
+// inputs. Shape mismatches throw ShapeError naming every shape. Kernels run asynchronously on
+// `space` unless noted.
 #pragma once
 
 #include "galore/core/tensor.hpp"
@@ -22,7 +27,8 @@ struct AttentionShape {
   int width() const { return heads * head_dim; }
 };
 
-// In place: x [tokens, heads*head_dim] <- RoPE(x). Backward is the inverse rotation.
+// In place: x [tokens, heads*head_dim] <- RoPE(x); position s = t % seq. head_dim must be even.
+// Backward applies the inverse rotation, which is also the transpose: dx <- R^T dx.
 template <class T>
 void rope_forward(const ExecSpace& space, const AttentionShape& shape, float theta, MatrixRef<T> x);
 template <class T>
@@ -38,13 +44,15 @@ void attention_forward(const ExecSpace& space, const AttentionShape& shape, Matr
 
 // Given d_out, writes dq, dk, dv (overwritten, not accumulated). Recomputes probabilities from
 // q, k and lse; `out` is needed for the softmax-backward row term D = rowsum(d_out * out).
+// Allocates one fp32 [batch, heads, seq] temporary (D) and fences `space` before returning.
 template <class T>
 void attention_backward(const ExecSpace& space, const AttentionShape& shape, MatrixRef<const T> q,
                         MatrixRef<const T> k, MatrixRef<const T> v, MatrixRef<const T> out,
                         Tensor3Ref<const float> lse, MatrixRef<const T> d_out, MatrixRef<T> dq,
                         MatrixRef<T> dk, MatrixRef<T> dv);
 
-// Reference: materialises the full score matrix. Tests compare the tiled kernels with it.
+// Reference: materialises the full [batch*heads, seq, seq] score matrix (fences before returning).
+// Tests compare the tiled kernels with it.
 template <class T>
 void attention_forward_naive(const ExecSpace& space, const AttentionShape& shape,
                              MatrixRef<const T> q, MatrixRef<const T> k, MatrixRef<const T> v,
