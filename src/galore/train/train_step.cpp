@@ -1,0 +1,58 @@
+#include "galore/train/train_step.hpp"
+
+#include "galore/core/error.hpp"
+
+#include <limits>
+
+namespace galore {
+
+template <class T>
+TrainStep<T>::TrainStep(LlamaModel<T>& model, Optimizer<T>& optimizer, bool per_layer,
+                        double grad_clip)
+    : model_(model),
+      optimizer_(optimizer),
+      per_layer_(per_layer),
+      grad_clip_(grad_clip),
+      clipper_(grad_clip > 0 ? grad_clip : std::numeric_limits<double>::infinity()) {}
+
+template <class T>
+StepOutcome TrainStep<T>::run(const ExecSpace& space, std::int64_t step, float lr,
+                              const std::vector<MicroBatch>& micro_batches) {
+  if (micro_batches.empty()) throw ShapeError("TrainStep::run: no micro-batches");
+  const int n = static_cast<int>(micro_batches.size());
+  const float grad_scale = 1.0f / static_cast<float>(n);
+  StepOutcome outcome;
+  double loss_sum = 0;
+  for (int i = 0; i < n; ++i) {
+    const MicroBatch& mb = micro_batches[i];
+    if (per_layer_ && i == n - 1) {
+      optimizer_.begin_step(step, lr);
+      clipper_.begin_step();
+      loss_sum += model_.forward_backward(space, mb.inputs, mb.targets, grad_scale,
+                                          GradientMode::Deliver, [&](Parameter<T>& p) {
+                                            clipper_.clip(space, p.grad);
+                                            optimizer_.update(space, p);
+                                            p.grad = Matrix<float>();
+                                          });
+      outcome.report = optimizer_.end_step();
+      outcome.grad_norm = clipper_.end_step();
+    } else {
+      loss_sum += model_.forward_backward(space, mb.inputs, mb.targets, grad_scale,
+                                          GradientMode::Accumulate);
+    }
+  }
+  if (!per_layer_) {
+    auto& parameters = model_.parameters();
+    outcome.grad_norm = grad_clip_ > 0 ? clip_grad_norm(space, parameters, grad_clip_)
+                                       : global_grad_norm(space, parameters);
+    outcome.report = optimizer_.step(space, parameters, step, lr);
+    model_.clear_gradients();
+  }
+  outcome.loss = loss_sum / n;
+  return outcome;
+}
+
+template class TrainStep<float>;
+template class TrainStep<bf16>;
+
+}  // namespace galore

@@ -1,0 +1,237 @@
+#include "galore/train/training_run.hpp"
+
+#include "galore/core/error.hpp"
+#include "galore/model/llama_model.hpp"
+#include "galore/optim/optimizer.hpp"
+#include "galore/train/batch_loader.hpp"
+#include "galore/train/evaluation.hpp"
+#include "galore/train/progress_log.hpp"
+#include "galore/train/resident_memory.hpp"
+#include "galore/train/train_step.hpp"
+#include "galore/train/training_flops.hpp"
+#include "io/config/lr_schedule.hpp"
+#include "io/data/open_token_source.hpp"
+#include "io/data/token_statistics.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+namespace galore {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+ModelConfig resolve_model_config(const config::RunConfig& c, std::int64_t data_vocab) {
+  ModelConfig model = c.model.config_json.empty() ? model_preset(c.model.preset)
+                                                  : load_model_config(c.model.config_json);
+  if (c.model.vocab_size > 0) model.vocab_size = static_cast<int>(c.model.vocab_size);
+  if (data_vocab > model.vocab_size) {
+    throw ConfigError(fmt::format(
+        "model.vocab_size: the model has {} token ids but the data uses {} (set model.vocab_size "
+        "or use a model config with a larger vocabulary)",
+        model.vocab_size, data_vocab));
+  }
+  if (c.batch.seq_len > model.max_sequence_length) {
+    throw ConfigError(fmt::format("batch.seq_len: {} exceeds the model's max_sequence_length {}",
+                                  c.batch.seq_len, model.max_sequence_length));
+  }
+  model.validate();
+  return model;
+}
+
+OptimizerConfig optimizer_config(const config::RunConfig& c) {
+  OptimizerConfig o;
+  o.name = c.optimizer.name;
+  o.lr = static_cast<float>(c.optimizer.lr);
+  o.weight_decay = static_cast<float>(c.optimizer.weight_decay);
+  o.beta1 = static_cast<float>(c.optimizer.beta1);
+  o.beta2 = static_cast<float>(c.optimizer.beta2);
+  o.eps = static_cast<float>(c.optimizer.eps);
+  o.quantization_block_size = static_cast<int>(c.optimizer.block_size);
+  o.galore.rank = static_cast<int>(c.optimizer.rank);
+  o.galore.update_gap = static_cast<int>(c.optimizer.update_gap);
+  o.galore.scale = static_cast<float>(c.optimizer.scale);
+  o.galore.proj_type = c.optimizer.proj_type;
+  o.galore.refresh = c.optimizer.refresh;
+  o.galore.seed = static_cast<std::uint64_t>(c.run.seed);
+  return o;
+}
+
+data::DataSpec data_spec(const config::RunConfig& c) {
+  data::DataSpec spec;
+  spec.source = c.data.source;
+  spec.validation = c.data.validation;
+  spec.validation_fraction = c.data.validation_fraction;
+  if (c.data.dtype != "auto") {
+    spec.file_options.dtype = data::parse_dtype(c.data.dtype, "data.dtype");
+  }
+  return spec;
+}
+
+void write_text_file(const fs::path& path, const std::string& text) {
+  // Write-then-rename: a reader never sees half a file.
+  const fs::path partial = path.string() + ".partial";
+  {
+    std::ofstream out(partial, std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw IoError("cannot write " + partial.string());
+  }
+  fs::rename(partial, path);
+}
+
+std::string mib(std::int64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576.0); }
+
+template <class T>
+RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
+                 const data::TrainValidationSplit& split, const std::atomic<bool>& stop_requested,
+                 std::ostream& console, bool terminal) {
+  const ExecSpace space;
+  const fs::path out_dir = c.run.output_dir;
+  fs::create_directories(out_dir);
+  write_text_file(out_dir / "config.toml", config::to_toml(c));
+  ProgressLog log(console, terminal, (out_dir / "metrics.jsonl").string(), c.run.log_interval);
+
+  const auto seed = static_cast<std::uint64_t>(c.run.seed);
+  const int seq = static_cast<int>(c.batch.seq_len);
+  const std::int64_t accumulation = c.accumulation_steps();
+  const std::int64_t total_steps = c.total_steps();
+  const std::int64_t tokens_per_step = c.batch.global_batch * seq;
+
+  LlamaModelOptions model_options;
+  model_options.activation_checkpointing = c.model.activation_checkpointing;
+  LlamaModel<T> model(model_config, seed, model_options);
+  Optimizer<T> optimizer(optimizer_config(c), model.parameters());
+  TrainStep<T> train_step(model, optimizer, c.optimizer.per_layer, c.optimizer.grad_clip);
+  BatchLoader loader(c.batch.micro_batch, seq, static_cast<int>(accumulation));
+  data::RandomWindowSampler sampler(split.train, seq, seed);
+  const data::EvaluationWindows eval_windows(split.validation, seq, c.run.eval_tokens);
+  const config::LrSchedule schedule = config::lr_schedule(c);
+
+  RunSummary summary;
+  summary.unigram_entropy = data::unigram_entropy(data::token_histogram(*split.validation));
+  const double peak_flops = measure_gemm_peak_flops(space);
+  const double flops_per_token = training_flops_per_token(model_config, seq);
+
+  log.message(fmt::format(
+      "model: {} parameters ({} layers, hidden {}, heads {}, vocab {}), {} weights", 
+      model_config.parameter_count(), model_config.num_hidden_layers, model_config.hidden_size,
+      model_config.num_attention_heads, model_config.vocab_size, dtype_name<T>()));
+  log.message(fmt::format(
+      "optimizer: {}{} | lr {} | {} steps x {} tokens ({} micro-batch(es) of {} x {}) | "
+      "{} threads | GEMM peak {:.1f} GFLOP/s",
+      c.optimizer.name, c.optimizer.per_layer ? " (per-layer updates)" : "", c.optimizer.lr,
+      total_steps, tokens_per_step, accumulation, c.batch.micro_batch, seq,
+      ExecSpace().concurrency(), peak_flops / 1e9));
+  log.message(fmt::format("data: train {} ({} tokens), validation {} ({} tokens, {} windows)",
+                          split.train->name(), split.train->size(), split.validation->name(),
+                          split.validation->size(), eval_windows.count()));
+
+  summary.initial_validation_loss = evaluate(space, model, loader, eval_windows);
+  log.eval({0, summary.initial_validation_loss, summary.unigram_entropy});
+
+  Kokkos::Timer run_timer;
+  for (std::int64_t s = 0; s < total_steps; ++s) {
+    Kokkos::Timer step_timer;
+    const double lr = schedule.at(s);
+    const StepOutcome outcome =
+        train_step.run(space, s, static_cast<float>(lr), loader.next(sampler));
+    space.fence();
+    const double seconds = step_timer.seconds();
+    if (!std::isfinite(outcome.loss)) {
+      summary.status = RunSummary::Status::Diverged;
+      summary.message = fmt::format("non-finite training loss ({}) at step {}; stopping",
+                                    outcome.loss, s + 1);
+      log.message(summary.message);
+      break;
+    }
+    summary.steps_completed = s + 1;
+    summary.last_train_loss = outcome.loss;
+
+    StepMetrics m;
+    m.step = s + 1;
+    m.total_steps = total_steps;
+    m.loss = outcome.loss;
+    m.lr = lr;
+    m.grad_norm = outcome.grad_norm;
+    m.tokens_per_second = tokens_per_step / seconds;
+    m.mfu = m.tokens_per_second * flops_per_token / peak_flops;
+    m.resident_bytes = current_resident_bytes();
+    m.eta_seconds = run_timer.seconds() / (s + 1) * (total_steps - s - 1);
+    m.skipped_parameters = static_cast<int>(outcome.report.skipped.size());
+    log.step(m);
+    for (const std::string& name : outcome.report.skipped) {
+      log.message(fmt::format("step {}: non-finite gradient in {}; its update was skipped",
+                              s + 1, name));
+    }
+
+    if (stop_requested.load()) {
+      summary.status = RunSummary::Status::Stopped;
+      summary.message = fmt::format("stop requested: finished step {} of {}", s + 1, total_steps);
+      log.message(summary.message);
+      break;
+    }
+    if (c.run.eval_interval > 0 && (s + 1) % c.run.eval_interval == 0 && s + 1 < total_steps) {
+      log.eval({s + 1, evaluate(space, model, loader, eval_windows), summary.unigram_entropy});
+    }
+  }
+
+  summary.final_validation_loss = std::numeric_limits<double>::quiet_NaN();
+  if (summary.status != RunSummary::Status::Diverged) {
+    summary.final_validation_loss = evaluate(space, model, loader, eval_windows);
+    log.eval({summary.steps_completed, summary.final_validation_loss, summary.unigram_entropy});
+  }
+  summary.peak_resident_bytes = peak_resident_bytes();
+  const AllocationMeter& meter = model.memory_meter();
+  log.message(fmt::format(
+      "memory: peak resident {} | model views peak {} | optimizer state {}",
+      mib(summary.peak_resident_bytes), mib(meter.peak_bytes()), mib(optimizer.state_bytes())));
+  log.message(fmt::format(
+      "done: {} ({} steps, {:.1f} s) | validation loss {:.4f} -> {:.4f} | unigram baseline {:.4f}",
+      status_name(summary.status), summary.steps_completed, run_timer.seconds(),
+      summary.initial_validation_loss, summary.final_validation_loss, summary.unigram_entropy));
+
+  nlohmann::json json{{"status", status_name(summary.status)},
+                      {"message", summary.message},
+                      {"steps_completed", summary.steps_completed},
+                      {"total_steps", total_steps},
+                      {"last_train_loss", summary.last_train_loss},
+                      {"initial_validation_loss", summary.initial_validation_loss},
+                      {"final_validation_loss", summary.final_validation_loss},
+                      {"unigram_entropy", summary.unigram_entropy},
+                      {"peak_resident_bytes", summary.peak_resident_bytes},
+                      {"seconds", run_timer.seconds()}};
+  write_text_file(out_dir / "summary.json", json.dump(2) + "\n");
+  return summary;
+}
+
+}  // namespace
+
+const char* status_name(RunSummary::Status status) {
+  switch (status) {
+    case RunSummary::Status::Completed: return "completed";
+    case RunSummary::Status::Stopped: return "stopped";
+    case RunSummary::Status::Diverged: return "diverged";
+  }
+  return "unknown";
+}
+
+RunSummary run_training(const config::RunConfig& config, const std::atomic<bool>& stop_requested,
+                        std::ostream& console, bool console_is_terminal) {
+  config::validate(config);
+  const data::TrainValidationSplit split = data::open_train_validation(data_spec(config));
+  const ModelConfig model_config =
+      resolve_model_config(config, split.train->vocab_size());
+  if (config.model.dtype == "fp32") {
+    return train<float>(config, model_config, split, stop_requested, console,
+                        console_is_terminal);
+  }
+  return train<bf16>(config, model_config, split, stop_requested, console, console_is_terminal);
+}
+
+}  // namespace galore
