@@ -55,6 +55,9 @@ int main(int argc, char* argv[]) {
   set_thread_count(config.run.threads);
   // Kokkos 3.4 warns on every start when OMP_PROC_BIND is unset; binding is the user's choice.
   setenv("OMP_PROC_BIND", "false", 0);
+  // Idle OpenMP threads that spin steal the cores of OpenBLAS's own (pthread) threads between
+  // Kokkos kernels and GEMMs: passive waiting made training steps 10x faster on 2 cores.
+  setenv("OMP_WAIT_POLICY", "passive", 0);
   Kokkos::ScopeGuard kokkos;
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
