@@ -254,7 +254,10 @@ TEST_CASE("Deliver mode gives the Accumulate gradients, in reverse parameter ord
         [&](Parameter<float>& p) {
           order.push_back(p.name);
           delivered[p.name] = to_host(p.grad);
-          p.grad = galore::Matrix<float>();  // what a per-layer optimizer update does
+          // What a per-layer optimizer update does: change the weight, release the gradient.
+          // Gradients delivered later must not see the changed weight.
+          Kokkos::deep_copy(p.value, 1e3f);
+          p.grad = galore::Matrix<float>();
         });
     CHECK(loss_d == loss_a);
     CHECK(delivered == gradients(accumulate));  // bitwise

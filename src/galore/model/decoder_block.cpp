@@ -128,11 +128,13 @@ void decoder_block_backward(const ExecSpace& space, const BlockShape& shape, Par
   const auto& d_gate = work.mlp_a;
   const auto& d_up = work.mlp_b;
   gemm(space, Op::T, Op::N, 1.0f, d_up, a.normed_mid, 1.0f, sink.gradient(param(W::Up)));
-  sink.complete(param(W::Up));
   gemm(space, Op::T, Op::N, 1.0f, d_gate, a.normed_mid, 1.0f, sink.gradient(param(W::Gate)));
-  sink.complete(param(W::Gate));
   gemm(space, Op::N, Op::N, 1.0f, d_gate, weight(weights, W::Gate), 0.0f, work.d_normed);
   gemm(space, Op::N, Op::N, 1.0f, d_up, weight(weights, W::Up), 1.0f, work.d_normed);
+  // A delivered weight may be updated at once (per-layer mode): complete it only after its last
+  // read, the input gradient above.
+  sink.complete(param(W::Up));
+  sink.complete(param(W::Gate));
   rms_norm_backward<T>(space, a.mid, norm_weight(weights, W::PostNorm), a.rstd_mid, work.d_normed,
                        d_residual, norm_gradient(W::PostNorm));
   sink.complete(param(W::PostNorm));
@@ -147,15 +149,15 @@ void decoder_block_backward(const ExecSpace& space, const BlockShape& shape, Par
   rope_backward<T>(space, shape.attention, shape.rope_theta, work.dq);
   rope_backward<T>(space, shape.attention, shape.rope_theta, work.dk);
   gemm(space, Op::T, Op::N, 1.0f, work.dv, a.normed_in, 1.0f, sink.gradient(param(W::V)));
-  sink.complete(param(W::V));
   gemm(space, Op::T, Op::N, 1.0f, work.dk, a.normed_in, 1.0f, sink.gradient(param(W::K)));
-  sink.complete(param(W::K));
   gemm(space, Op::T, Op::N, 1.0f, work.dq, a.normed_in, 1.0f, sink.gradient(param(W::Q)));
-  sink.complete(param(W::Q));
   const auto& d_normed_in = work.d_normed;  // d_attention is no longer needed
   gemm(space, Op::N, Op::N, 1.0f, work.dq, weight(weights, W::Q), 0.0f, d_normed_in);
   gemm(space, Op::N, Op::N, 1.0f, work.dk, weight(weights, W::K), 1.0f, d_normed_in);
   gemm(space, Op::N, Op::N, 1.0f, work.dv, weight(weights, W::V), 1.0f, d_normed_in);
+  sink.complete(param(W::V));  // after their last reads, as above
+  sink.complete(param(W::K));
+  sink.complete(param(W::Q));
   rms_norm_backward<T>(space, x, norm_weight(weights, W::InputNorm), a.rstd_in, d_normed_in,
                        d_residual, norm_gradient(W::InputNorm));
   sink.complete(param(W::InputNorm));

@@ -60,7 +60,8 @@ class GradientSink {
   virtual ~GradientSink() = default;
   // The buffer to add p's gradient into: p.grad, allocated zero-filled first if it is empty.
   virtual Matrix<float>& gradient(Parameter<T>& p) = 0;
-  // p's gradient from this pass is all added in (work enqueued on the pass's execution space).
+  // p's gradient from this pass is all added in and the pass reads p's value no more, so the
+  // receiver may update the weight at once (work enqueued on the pass's execution space).
   virtual void complete(Parameter<T>& p) = 0;
 };
 
