@@ -13,7 +13,8 @@ TrainStep<T>::TrainStep(LlamaModel<T>& model, Optimizer<T>& optimizer, bool per_
       optimizer_(optimizer),
       per_layer_(per_layer),
       grad_clip_(grad_clip),
-      clipper_(grad_clip > 0 ? grad_clip : std::numeric_limits<double>::infinity()) {}
+      // Without clipping the clipper still measures the norm, with a threshold no norm reaches.
+      clipper_(grad_clip > 0 ? grad_clip : std::numeric_limits<double>::max()) {}
 
 template <class T>
 StepOutcome TrainStep<T>::run(const ExecSpace& space, std::int64_t step, float lr,
