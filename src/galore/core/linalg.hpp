@@ -20,7 +20,8 @@ struct ThinSvd {
 };
 ThinSvd svd_thin(const ExecSpace& space, MatrixRef<const float> a);
 
-// Q [m x n] with orthonormal columns spanning the columns of A [m x n], m >= n (Householder QR).
+// Q [m x n] with orthonormal columns spanning the columns of A [m x n], m >= n (Householder QR;
+// m < n is a ShapeError). For a rank-deficient A, range(Q) still contains every column of A.
 Matrix<float> orthonormal_columns(const ExecSpace& space, MatrixRef<const float> a);
 
 struct RangeFinderOptions {
@@ -30,7 +31,9 @@ struct RangeFinderOptions {
 };
 
 // Q [m x rank], orthonormal columns approximating the top-`rank` left singular subspace of A.
-// Requires 1 <= rank <= min(m, n).
+// Requires 1 <= rank <= min(m, n) (else ShapeError) and non-negative options (else ConfigError).
+// The sketch has min(rank + oversampling, min(m, n)) columns; the result is the best rank-`rank`
+// part of its range (Q U_B[:, :rank] with B = Q^T A), so it is exact when rank(A) <= rank.
 Matrix<float> randomized_range_finder(const ExecSpace& space, MatrixRef<const float> a, int rank,
                                       const RangeFinderOptions& options);
 
