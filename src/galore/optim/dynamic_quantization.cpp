@@ -1,0 +1,118 @@
+// Dynamic map construction and the stand-alone block-wise (de)quantization kernels.
+#include "galore/optim/dynamic_quantization.hpp"
+
+#include "galore/core/error.hpp"
+
+#include <fmt/format.h>
+#include <algorithm>
+#include <cmath>
+
+namespace galore {
+
+std::vector<float> dynamic_map_values(bool is_signed) {
+  // Seven decades 1e-6 .. 1e0. Decade i holds 2^i (signed) or 2^(i+1) (unsigned) values: the
+  // midpoints of that many equal sub-intervals of [0.1, 1], scaled by 10^(i-6). With 0 and 1.0
+  // this fills exactly 256 entries (bitsandbytes' create_dynamic_map, 8 bits, 7 exponent bits).
+  constexpr int kDecades = 7;
+  std::vector<double> values;
+  for (int i = 0; i < kDecades; ++i) {
+    const int count = is_signed ? (1 << i) : (1 << (i + 1));
+    const double width = 0.9 / count;
+    const double decade = std::pow(10.0, i - (kDecades - 1));
+    for (int k = 0; k < count; ++k) {
+      const double v = decade * (0.1 + (k + 0.5) * width);
+      values.push_back(v);
+      if (is_signed) values.push_back(-v);
+    }
+  }
+  values.push_back(0.0);
+  values.push_back(1.0);
+  std::sort(values.begin(), values.end());
+  if (values.size() != static_cast<std::size_t>(kDynamicMapSize)) {
+    throw NumericError(
+        fmt::format("dynamic map has {} entries, expected {}", values.size(), kDynamicMapSize));
+  }
+  return std::vector<float>(values.begin(), values.end());
+}
+
+DynamicMap make_dynamic_map(bool is_signed) {
+  const std::vector<float> host = dynamic_map_values(is_signed);
+  DynamicMap map;
+  map.values = Kokkos::View<float*, MemSpace>("galore::dynamic_map", kDynamicMapSize);
+  Kokkos::View<const float*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> src(host.data(),
+                                                                                     host.size());
+  Kokkos::deep_copy(map.values, src);
+  map.is_signed = is_signed;
+  map.zero_code =
+      static_cast<std::uint8_t>(std::find(host.begin(), host.end(), 0.0f) - host.begin());
+
+  // For every bf16 bucket of |x| below 1: the last non-negative entry at or below its start.
+  const float* mag = host.data() + map.zero_code;
+  const int count = kDynamicMapSize - map.zero_code;
+  std::vector<std::uint8_t> buckets(kMagnitudeBuckets);
+  int m = 0;
+  for (int b = 0; b < kMagnitudeBuckets; ++b) {
+    const float start = bits_to_float(static_cast<std::uint32_t>(b) << 16);
+    while (m + 1 < count && mag[m + 1] <= start) ++m;
+    buckets[b] = static_cast<std::uint8_t>(m);
+    // The lookup takes at most one step past the table's entry: check that no bucket holds two.
+    const float end = bits_to_float(static_cast<std::uint32_t>(b + 1) << 16);
+    if (m + 2 < count && mag[m + 2] < end) {
+      throw NumericError(fmt::format("dynamic map: two entries in magnitude bucket {}", b));
+    }
+  }
+  map.buckets =
+      Kokkos::View<std::uint8_t*, MemSpace>("galore::dynamic_map_buckets", buckets.size());
+  Kokkos::View<const std::uint8_t*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> bsrc(
+      buckets.data(), buckets.size());
+  Kokkos::deep_copy(map.buckets, bsrc);
+  return map;
+}
+
+void quantize_blockwise(const ExecSpace& space, const DynamicMap& map, int block_size,
+                        const Vector<const float>& x,
+                        const Kokkos::View<std::uint8_t*, MemSpace>& codes,
+                        const Vector<float>& absmax) {
+  const std::int64_t n = static_cast<std::int64_t>(x.extent(0));
+  const std::int64_t blocks = quantization_block_count(n, block_size);
+  if (codes.extent(0) != x.extent(0) || static_cast<std::int64_t>(absmax.extent(0)) != blocks) {
+    throw ShapeError(
+        fmt::format("quantize_blockwise: x [{}], codes [{}], absmax [{}] (expected {})", n,
+                    codes.extent(0), absmax.extent(0), blocks));
+  }
+  const DynamicMapRef table = map.ref();
+  using Team = Kokkos::TeamPolicy<ExecSpace>::member_type;
+  Kokkos::parallel_for(
+      "galore::quantize_blockwise",
+      Kokkos::TeamPolicy<ExecSpace>(space, static_cast<int>(blocks), Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Team& team) {
+        const std::int64_t begin = static_cast<std::int64_t>(team.league_rank()) * block_size;
+        const std::int64_t end = begin + block_size < n ? begin + block_size : n;
+        float block_max = 0.0f;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, begin, end),
+            [&](const std::int64_t i, float& m) { m = math::max(m, math::abs(x(i))); },
+            Kokkos::Max<float>(block_max));
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, begin, end), [&](const std::int64_t i) {
+          codes(i) = quantize_normalized(table, normalize_by_absmax(x(i), block_max));
+        });
+        Kokkos::single(Kokkos::PerTeam(team), [&]() { absmax(team.league_rank()) = block_max; });
+      });
+}
+
+void dequantize_blockwise(const ExecSpace& space, const DynamicMap& map, int block_size,
+                          const Kokkos::View<const std::uint8_t*, MemSpace>& codes,
+                          const Vector<const float>& absmax, const Vector<float>& x) {
+  const std::int64_t n = static_cast<std::int64_t>(x.extent(0));
+  if (codes.extent(0) != x.extent(0) ||
+      static_cast<std::int64_t>(absmax.extent(0)) != quantization_block_count(n, block_size)) {
+    throw ShapeError(fmt::format("dequantize_blockwise: x [{}], codes [{}], absmax [{}]", n,
+                                 codes.extent(0), absmax.extent(0)));
+  }
+  const float* table = map.values.data();
+  Kokkos::parallel_for(
+      "galore::dequantize_blockwise", Kokkos::RangePolicy<ExecSpace>(space, 0, n),
+      KOKKOS_LAMBDA(const std::int64_t i) { x(i) = table[codes(i)] * absmax(i / block_size); });
+}
+
+}  // namespace galore
