@@ -2,6 +2,7 @@
 #include "galore/optim/dynamic_quantization.hpp"
 
 #include "galore/core/error.hpp"
+#include "kernels/host/dynamic_map.hpp"
 
 #include <fmt/format.h>
 #include <algorithm>
@@ -10,29 +11,8 @@
 namespace galore {
 
 std::vector<float> dynamic_map_values(bool is_signed) {
-  // Seven decades 1e-6 .. 1e0. Decade i holds 2^i (signed) or 2^(i+1) (unsigned) values: the
-  // midpoints of that many equal sub-intervals of [0.1, 1], scaled by 10^(i-6). With 0 and 1.0
-  // this fills exactly 256 entries (bitsandbytes' create_dynamic_map, 8 bits, 7 exponent bits).
-  constexpr int kDecades = 7;
-  std::vector<double> values;
-  for (int i = 0; i < kDecades; ++i) {
-    const int count = is_signed ? (1 << i) : (1 << (i + 1));
-    const double width = 0.9 / count;
-    const double decade = std::pow(10.0, i - (kDecades - 1));
-    for (int k = 0; k < count; ++k) {
-      const double v = decade * (0.1 + (k + 0.5) * width);
-      values.push_back(v);
-      if (is_signed) values.push_back(-v);
-    }
-  }
-  values.push_back(0.0);
-  values.push_back(1.0);
-  std::sort(values.begin(), values.end());
-  if (values.size() != static_cast<std::size_t>(kDynamicMapSize)) {
-    throw NumericError(
-        fmt::format("dynamic map has {} entries, expected {}", values.size(), kDynamicMapSize));
-  }
-  return std::vector<float>(values.begin(), values.end());
+  const auto map = kernels::host::dynamic_map_values(is_signed);
+  return std::vector<float>(map.begin(), map.end());
 }
 
 DynamicMap make_dynamic_map(bool is_signed) {
