@@ -1,21 +1,28 @@
 // galore-train: pretrain a LLaMA model with GaLore (or a plain optimizer) as a TOML run config
 // says, with --section.key=value overrides. `galore-train --help` lists every key.
+// `--resume auto` continues from the newest checkpoint; `--export-weights CKPT OUT` writes a
+// checkpoint's weights as safetensors with HF names and exits (docs/checkpoints.md).
 //
-// Exit status: 0 completed (or stopped on SIGINT/SIGTERM after finishing the current step),
-// 2 invalid configuration or data (nothing was trained), 3 non-finite loss, 1 any other error.
+// Exit status: 0 completed (or stopped on SIGINT/SIGTERM after finishing the current step and
+// writing a checkpoint), 2 invalid configuration, data or checkpoint (nothing was trained),
+// 3 non-finite loss, 1 any other error.
 #include "galore/core/error.hpp"
 #include "galore/train/training_run.hpp"
 #include "io/config/run_config.hpp"
+#if GALORE_ENABLE_HDF5
+#include "io/checkpoint/weight_export.hpp"
+#endif
 
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 #include <Kokkos_Core.hpp>
-#include <unistd.h>
 
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -23,13 +30,48 @@ std::atomic<bool> stop_requested{false};
 
 extern "C" void request_stop(int) { stop_requested.store(true); }
 
-// Kokkos 3.4 and 4.x both read KOKKOS_NUM_THREADS at initialisation; OpenBLAS reads its own.
-void set_thread_count(std::int64_t threads) {
-  if (threads <= 0) return;
-  const std::string n = std::to_string(threads);
-  setenv("KOKKOS_NUM_THREADS", n.c_str(), 1);
-  setenv("OMP_NUM_THREADS", n.c_str(), 1);
-  setenv("OPENBLAS_NUM_THREADS", n.c_str(), 1);
+int export_weights(const std::string& checkpoint, const std::string& output) {
+#if GALORE_ENABLE_HDF5
+  try {
+    const galore::checkpoint::ExportSummary s =
+        galore::checkpoint::export_weights(checkpoint, output);
+    std::cout << "exported " << s.tensors << " " << s.dtype << " tensors (" << s.bytes
+              << " bytes) of step " << s.step << " to " << s.weights_path << '\n';
+    return 0;
+  } catch (const galore::Error& e) {
+    std::cerr << "galore-train: " << e.what() << '\n';
+    return 2;
+  }
+#else
+  std::cerr << "galore-train: cannot export " << checkpoint << " to " << output
+            << ": this build has no HDF5\n";
+  return 2;
+#endif
+}
+
+// libgomp and OpenBLAS read their thread count and wait policy from the environment once, when
+// they load, before main runs. So the run's settings are put into the environment and, when that
+// changed anything, the program re-executes itself once (the second start finds them set).
+void apply_process_environment(const galore::config::RunConfig& config, char* argv[]) {
+  bool changed = false;
+  const auto want = [&](const char* name, const std::string& value, bool override_user) {
+    const char* now = std::getenv(name);
+    if (now != nullptr && (!override_user || value == now)) return;
+    setenv(name, value.c_str(), 1);
+    changed = true;
+  };
+  // Idle OpenMP threads that spin steal the cores of OpenBLAS's own (pthread) threads between
+  // Kokkos kernels and GEMMs: passive waiting made training steps 10x faster on 2 cores.
+  want("OMP_WAIT_POLICY", "passive", false);
+  // Kokkos 3.4 warns on every start when OMP_PROC_BIND is unset; binding stays the user's choice.
+  want("OMP_PROC_BIND", "false", false);
+  if (config.run.threads > 0) {
+    const std::string n = std::to_string(config.run.threads);
+    for (const char* name : {"KOKKOS_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"}) {
+      want(name, n, true);
+    }
+  }
+  if (changed) execv("/proc/self/exe", argv);  // returns only on failure: run as we are
 }
 
 }  // namespace
@@ -38,11 +80,19 @@ int main(int argc, char* argv[]) {
   CLI::App app{"galore-train: pretrain a LLaMA model with GaLore on a CPU node or a GPU"};
   std::string config_path;
   app.add_option("-c,--config", config_path, "run configuration (TOML); defaults if omitted");
+  std::vector<std::string> export_paths;
+  app.add_option("--export-weights", export_paths,
+                 "CHECKPOINT OUT: write the checkpoint's weights with HF LLaMA names to "
+                 "OUT.safetensors, or to OUT/model.safetensors + OUT/config.json, and exit")
+      ->expected(2);
   app.allow_extras();  // --section.key=value overrides, checked against the key table below
-  app.footer("Overrides: --section.key=value or --section.key value (or --key value when the key "
-             "name is unique). Keys:\n\n" +
-             galore::config::run_config_help());
+  app.footer(
+      "Overrides: --section.key=value or --section.key value (or --key value when the key "
+      "name is unique). Keys:\n\n" +
+      galore::config::run_config_help());
   CLI11_PARSE(app, argc, argv);
+
+  if (!export_paths.empty()) return export_weights(export_paths[0], export_paths[1]);
 
   galore::config::RunConfig config;
   try {
@@ -52,12 +102,7 @@ int main(int argc, char* argv[]) {
     return 2;
   }
 
-  set_thread_count(config.run.threads);
-  // Kokkos 3.4 warns on every start when OMP_PROC_BIND is unset; binding is the user's choice.
-  setenv("OMP_PROC_BIND", "false", 0);
-  // Idle OpenMP threads that spin steal the cores of OpenBLAS's own (pthread) threads between
-  // Kokkos kernels and GEMMs: passive waiting made training steps 10x faster on 2 cores.
-  setenv("OMP_WAIT_POLICY", "passive", 0);
+  apply_process_environment(config, argv);
   Kokkos::ScopeGuard kokkos;
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);

@@ -183,6 +183,35 @@ std::vector<ConfigKey> make_keys() {
       integer_key(
           "run.log_interval", 10, closed(1, 1e9), "Steps between progress lines.",
           [](RunConfig & c) -> auto& { return c.run.log_interval; }),
+      integer_key(
+          "run.session_steps", 0, closed(0, 1e12),
+          "Stop after this many steps in this process, as on SIGTERM (checkpoint, exit 0); "
+          "0: no limit. Splits a long run into jobs that resume with checkpoint.resume = auto.",
+          [](RunConfig & c) -> auto& { return c.run.session_steps; }),
+      // [checkpoint]
+      integer_key(
+          "checkpoint.interval_steps", 1000, closed(0, 1e12),
+          "Steps between checkpoints (HDF5, docs/checkpoints.md); 0 disables step-based ones.",
+          [](RunConfig & c) -> auto& { return c.checkpoint.interval_steps; }),
+      real_key(
+          "checkpoint.interval_minutes", 0.0, closed(0, 1e9),
+          "Wall-clock minutes between checkpoints; 0 disables time-based ones.",
+          [](RunConfig & c) -> auto& { return c.checkpoint.interval_minutes; }),
+      integer_key(
+          "checkpoint.keep_last", 3, closed(1, 1e9),
+          "Checkpoints kept in run.output_dir/checkpoints; older ones are deleted.",
+          [](RunConfig & c) -> auto& { return c.checkpoint.keep_last; }),
+      text_key(
+          T::string, "checkpoint.resume", "none", false,
+          "none (a fresh run; earlier checkpoints in run.output_dir are moved aside); auto "
+          "(the newest valid checkpoint in run.output_dir, else a fresh start); or a "
+          "checkpoint file (relative to the working directory).",
+          [](RunConfig & c) -> auto& { return c.checkpoint.resume; }),
+      boolean_key(
+          "checkpoint.at_exit", true,
+          "Write a checkpoint when the run completes or stops (SIGINT, SIGTERM, "
+          "run.session_steps).",
+          [](RunConfig & c) -> auto& { return c.checkpoint.at_exit; }),
       // [data]
       text_key(
           T::path, "data.source", "builtin:lorenz96", false,

@@ -61,6 +61,15 @@ struct RunSection {
   std::int64_t threads{};  // 0: the Kokkos default
   std::string output_dir;
   std::int64_t log_interval{};
+  std::int64_t session_steps{};  // 0: no limit; else stop (and checkpoint) after this many steps
+};
+
+struct CheckpointSection {
+  std::int64_t interval_steps{};  // 0: no step-based checkpoints
+  double interval_minutes{};      // 0: no wall-clock checkpoints
+  std::int64_t keep_last{};
+  std::string resume;  // none | auto | path of a checkpoint file
+  bool at_exit{};      // checkpoint when the run completes or is stopped
 };
 
 struct DataSection {
@@ -78,6 +87,7 @@ struct RunConfig {
   ScheduleSection schedule;
   BatchSection batch;
   RunSection run;
+  CheckpointSection checkpoint;
   DataSection data;
 
   // Micro-batches per optimizer step (per data-parallel rank).

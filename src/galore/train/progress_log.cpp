@@ -27,11 +27,11 @@ std::string step_line(const StepMetrics& m) {
 }  // namespace
 
 ProgressLog::ProgressLog(std::ostream& console, bool terminal, const std::string& metrics_path,
-                         std::int64_t log_interval)
+                         std::int64_t log_interval, bool append)
     : console_(console),
       terminal_(terminal),
       log_interval_(log_interval > 0 ? log_interval : 1),
-      metrics_(metrics_path, std::ios::trunc) {
+      metrics_(metrics_path, append ? std::ios::app : std::ios::trunc) {
   if (!metrics_) throw IoError("cannot write metrics file " + metrics_path);
 }
 

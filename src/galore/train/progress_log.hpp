@@ -30,9 +30,10 @@ struct EvalMetrics {
 
 class ProgressLog {
  public:
-  // `metrics_path` is created (truncated); `terminal` selects the redrawn single progress line.
+  // `metrics_path` is created (truncated), or appended to when `append` (a resumed run);
+  // `terminal` selects the redrawn single progress line.
   ProgressLog(std::ostream& console, bool terminal, const std::string& metrics_path,
-              std::int64_t log_interval);
+              std::int64_t log_interval, bool append = false);
   ~ProgressLog();
 
   void step(const StepMetrics& m);  // JSON line always; console every log_interval steps

@@ -40,6 +40,9 @@ class TrainStep {
                   const std::vector<MicroBatch>& micro_batches);
 
   bool per_layer() const { return per_layer_; }
+  // Per-layer clipping state (the previous step's global norm), saved in checkpoints.
+  double clip_reference_norm() const { return clipper_.previous_norm(); }
+  void restore_clip_reference_norm(double norm) { clipper_.restore_previous_norm(norm); }
 
  private:
   LlamaModel<T>& model_;

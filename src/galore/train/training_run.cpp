@@ -9,17 +9,23 @@
 #include "galore/train/resident_memory.hpp"
 #include "galore/train/train_step.hpp"
 #include "galore/train/training_flops.hpp"
+#include "io/checkpoint/checkpoint.hpp"  // TrainProgress: header-only, in every build
 #include "io/config/lr_schedule.hpp"
 #include "io/data/open_token_source.hpp"
 #include "io/data/token_statistics.hpp"
+#if GALORE_ENABLE_HDF5
+#include "io/checkpoint/checkpoint_manager.hpp"
+#endif
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <optional>
 
 namespace galore {
 
@@ -85,6 +91,21 @@ void write_text_file(const fs::path& path, const std::string& text) {
   fs::rename(partial, path);
 }
 
+// A resumed run continues metrics.jsonl: lines of steps after the checkpoint (written before the
+// process stopped, and about to be repeated) are dropped, as is a half-written last line.
+void keep_metrics_up_to(const fs::path& path, std::int64_t step) {
+  std::ifstream in(path);
+  std::string kept, line;
+  while (std::getline(in, line)) {
+    const nlohmann::json entry = nlohmann::json::parse(line, nullptr, false);
+    if (!entry.is_discarded() && entry.contains("step") &&
+        entry["step"].get<std::int64_t>() <= step) {
+      kept += line + "\n";
+    }
+  }
+  write_text_file(path, kept);
+}
+
 std::string mib(std::int64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576.0); }
 
 template <class T>
@@ -95,7 +116,6 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   const fs::path out_dir = c.run.output_dir;
   fs::create_directories(out_dir);
   write_text_file(out_dir / "config.toml", config::to_toml(c));
-  ProgressLog log(console, terminal, (out_dir / "metrics.jsonl").string(), c.run.log_interval);
 
   const auto seed = static_cast<std::uint64_t>(c.run.seed);
   const int seq = static_cast<int>(c.batch.seq_len);
@@ -113,30 +133,73 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   const data::EvaluationWindows eval_windows(split.validation, seq, c.run.eval_tokens);
   const config::LrSchedule schedule = config::lr_schedule(c);
 
+  // Resuming happens before the log exists (it decides whether metrics.jsonl is continued).
+  std::optional<ProgressLog> log;
+  const auto report = [&](const std::string& text) {
+    if (log) {
+      log->message(text);
+    } else {
+      console << text << std::endl;
+    }
+  };
+  checkpoint::TrainProgress progress;
+  progress.sampler = sampler.state();
+#if GALORE_ENABLE_HDF5
+  checkpoint::TrainingState<T> state{c, model_config, model.parameters(), optimizer};
+  checkpoint::CheckpointManager<T> checkpoints(c, state, report);
+  if (const auto resumed = checkpoints.resume(space)) progress = *resumed;
+#else
+  if (c.checkpoint.resume != "none") {
+    throw ConfigError("checkpoint.resume = \"" + c.checkpoint.resume +
+                      "\": this build has no HDF5, so it has no checkpoints to resume");
+  }
+  report("checkpoints: none (this build has no HDF5)");
+#endif
+  const std::int64_t start_step = progress.step;
+  progress.total_steps = total_steps;
+  sampler.restore(progress.sampler);
+  train_step.restore_clip_reference_norm(progress.clip_reference_norm);
+  const fs::path metrics_path = out_dir / "metrics.jsonl";
+  if (start_step > 0) keep_metrics_up_to(metrics_path, start_step);
+  log.emplace(console, terminal, metrics_path.string(), c.run.log_interval, start_step > 0);
+
   RunSummary summary;
   summary.unigram_entropy = data::unigram_entropy(data::token_histogram(*split.validation));
   const double peak_flops = measure_gemm_peak_flops(space);
   const double flops_per_token = training_flops_per_token(model_config, seq);
 
-  log.message(fmt::format(
-      "model: {} parameters ({} layers, hidden {}, heads {}, vocab {}), {} weights", 
+  log->message(fmt::format(
+      "model: {} parameters ({} layers, hidden {}, heads {}, vocab {}), {} weights",
       model_config.parameter_count(), model_config.num_hidden_layers, model_config.hidden_size,
       model_config.num_attention_heads, model_config.vocab_size, dtype_name<T>()));
-  log.message(fmt::format(
+  log->message(fmt::format(
       "optimizer: {}{} | lr {} | {} steps x {} tokens ({} micro-batch(es) of {} x {}) | "
       "{} threads | GEMM peak {:.1f} GFLOP/s",
       c.optimizer.name, c.optimizer.per_layer ? " (per-layer updates)" : "", c.optimizer.lr,
       total_steps, tokens_per_step, accumulation, c.batch.micro_batch, seq,
       ExecSpace().concurrency(), peak_flops / 1e9));
-  log.message(fmt::format("data: train {} ({} tokens), validation {} ({} tokens, {} windows)",
-                          split.train->name(), split.train->size(), split.validation->name(),
-                          split.validation->size(), eval_windows.count()));
+  log->message(fmt::format("data: train {} ({} tokens), validation {} ({} tokens, {} windows)",
+                           split.train->name(), split.train->size(), split.validation->name(),
+                           split.validation->size(), eval_windows.count()));
 
-  summary.initial_validation_loss = evaluate(space, model, loader, eval_windows);
-  log.eval({0, summary.initial_validation_loss, summary.unigram_entropy});
+  if (start_step == 0) {
+    progress.initial_validation_loss = evaluate(space, model, loader, eval_windows);
+    log->eval({0, progress.initial_validation_loss, summary.unigram_entropy});
+  } else if (start_step >= total_steps) {
+    log->message(fmt::format("the checkpoint is at step {}, run.steps is {}: nothing to train",
+                             start_step, total_steps));
+  }
+  summary.initial_validation_loss = progress.initial_validation_loss;
+  summary.steps_completed = start_step;
+  summary.last_train_loss = progress.last_train_loss;
+  // run.session_steps ends this process early, as a stop request would.
+  const std::int64_t session_end = c.run.session_steps > 0
+                                       ? std::min(total_steps, start_step + c.run.session_steps)
+                                       : total_steps;
 
   Kokkos::Timer run_timer;
-  for (std::int64_t s = 0; s < total_steps; ++s) {
+  const double seconds_before = progress.train_seconds;
+  for (std::int64_t s = start_step; s < total_steps; ++s) {
     Kokkos::Timer step_timer;
     const double lr = schedule.at(s);
     const StepOutcome outcome =
@@ -145,13 +208,19 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
     const double seconds = step_timer.seconds();
     if (!std::isfinite(outcome.loss)) {
       summary.status = RunSummary::Status::Diverged;
-      summary.message = fmt::format("non-finite training loss ({}) at step {}; stopping",
-                                    outcome.loss, s + 1);
-      log.message(summary.message);
+      summary.message =
+          fmt::format("non-finite training loss ({}) at step {}; stopping", outcome.loss, s + 1);
+      log->message(summary.message);
       break;
     }
     summary.steps_completed = s + 1;
     summary.last_train_loss = outcome.loss;
+    progress.step = s + 1;
+    progress.tokens_seen += tokens_per_step;
+    progress.sampler = sampler.state();
+    progress.clip_reference_norm = train_step.clip_reference_norm();
+    progress.last_train_loss = outcome.loss;
+    progress.train_seconds = seconds_before + run_timer.seconds();
 
     StepMetrics m;
     m.step = s + 1;
@@ -162,36 +231,54 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
     m.tokens_per_second = tokens_per_step / seconds;
     m.mfu = m.tokens_per_second * flops_per_token / peak_flops;
     m.resident_bytes = current_resident_bytes();
-    m.eta_seconds = run_timer.seconds() / (s + 1) * (total_steps - s - 1);
+    m.eta_seconds = run_timer.seconds() / (s + 1 - start_step) * (total_steps - s - 1);
     m.skipped_parameters = static_cast<int>(outcome.report.skipped.size());
-    log.step(m);
+    log->step(m);
     for (const std::string& name : outcome.report.skipped) {
-      log.message(fmt::format("step {}: non-finite gradient in {}; its update was skipped",
-                              s + 1, name));
+      log->message(
+          fmt::format("step {}: non-finite gradient in {}; its update was skipped", s + 1, name));
     }
+#if GALORE_ENABLE_HDF5
+    if (checkpoints.due(s + 1)) checkpoints.write(space, progress);
+#endif
 
     if (stop_requested.load()) {
       summary.status = RunSummary::Status::Stopped;
       summary.message = fmt::format("stop requested: finished step {} of {}", s + 1, total_steps);
-      log.message(summary.message);
+      log->message(summary.message);
+      break;
+    }
+    if (s + 1 == session_end && session_end < total_steps) {
+      summary.status = RunSummary::Status::Stopped;
+      summary.message = fmt::format(
+          "run.session_steps = {}: stopping after step {} of {} (continue with --resume auto)",
+          c.run.session_steps, s + 1, total_steps);
+      log->message(summary.message);
       break;
     }
     if (c.run.eval_interval > 0 && (s + 1) % c.run.eval_interval == 0 && s + 1 < total_steps) {
-      log.eval({s + 1, evaluate(space, model, loader, eval_windows), summary.unigram_entropy});
+      log->eval({s + 1, evaluate(space, model, loader, eval_windows), summary.unigram_entropy});
     }
   }
+#if GALORE_ENABLE_HDF5
+  // Before the final evaluation: after SIGTERM a batch system grants little time.
+  if (summary.status != RunSummary::Status::Diverged && c.checkpoint.at_exit &&
+      summary.steps_completed > start_step) {
+    checkpoints.write(space, progress);
+  }
+#endif
 
   summary.final_validation_loss = std::numeric_limits<double>::quiet_NaN();
   if (summary.status != RunSummary::Status::Diverged) {
     summary.final_validation_loss = evaluate(space, model, loader, eval_windows);
-    log.eval({summary.steps_completed, summary.final_validation_loss, summary.unigram_entropy});
+    log->eval({summary.steps_completed, summary.final_validation_loss, summary.unigram_entropy});
   }
   summary.peak_resident_bytes = peak_resident_bytes();
   const AllocationMeter& meter = model.memory_meter();
-  log.message(fmt::format(
-      "memory: peak resident {} | model views peak {} | optimizer state {}",
-      mib(summary.peak_resident_bytes), mib(meter.peak_bytes()), mib(optimizer.state_bytes())));
-  log.message(fmt::format(
+  log->message(fmt::format("memory: peak resident {} | model views peak {} | optimizer state {}",
+                           mib(summary.peak_resident_bytes), mib(meter.peak_bytes()),
+                           mib(optimizer.state_bytes())));
+  log->message(fmt::format(
       "done: {} ({} steps, {:.1f} s) | validation loss {:.4f} -> {:.4f} | unigram baseline {:.4f}",
       status_name(summary.status), summary.steps_completed, run_timer.seconds(),
       summary.initial_validation_loss, summary.final_validation_loss, summary.unigram_entropy));
@@ -200,6 +287,7 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
                       {"message", summary.message},
                       {"steps_completed", summary.steps_completed},
                       {"total_steps", total_steps},
+                      {"start_step", start_step},
                       {"last_train_loss", summary.last_train_loss},
                       {"initial_validation_loss", summary.initial_validation_loss},
                       {"final_validation_loss", summary.final_validation_loss},
@@ -225,11 +313,9 @@ RunSummary run_training(const config::RunConfig& config, const std::atomic<bool>
                         std::ostream& console, bool console_is_terminal) {
   config::validate(config);
   const data::TrainValidationSplit split = data::open_train_validation(data_spec(config));
-  const ModelConfig model_config =
-      resolve_model_config(config, split.train->vocab_size());
+  const ModelConfig model_config = resolve_model_config(config, split.train->vocab_size());
   if (config.model.dtype == "fp32") {
-    return train<float>(config, model_config, split, stop_requested, console,
-                        console_is_terminal);
+    return train<float>(config, model_config, split, stop_requested, console, console_is_terminal);
   }
   return train<bf16>(config, model_config, split, stop_requested, console, console_is_terminal);
 }

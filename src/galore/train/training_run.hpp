@@ -1,6 +1,7 @@
 // A whole pretraining run as galore-train performs it: resolve the model and data a RunConfig
-// names, train with the learning-rate schedule, evaluate, log, and leave a consistent output
-// directory (config.toml, metrics.jsonl, summary.json) whatever way the run ends.
+// names, resume from a checkpoint if asked, train with the learning-rate schedule, evaluate, log,
+// checkpoint, and leave a consistent output directory (config.toml, metrics.jsonl, summary.json,
+// checkpoints/) whatever way the run ends.
 #pragma once
 
 #include "io/config/run_config.hpp"
@@ -27,9 +28,12 @@ struct RunSummary {
 const char* status_name(RunSummary::Status status);
 
 // Trains as `config` says. `stop_requested` is polled after every step (SIGINT/SIGTERM): the run
-// then finishes the current step, evaluates, writes its outputs and returns Stopped. A non-finite
-// loss ends the run as Diverged, naming the step. Bad configuration or data throw ConfigError or
-// IoError before any step runs.
+// then finishes the current step, writes a checkpoint (checkpoint.at_exit), evaluates, writes its
+// outputs and returns Stopped; run.session_steps stops it the same way. A non-finite loss ends
+// the run as Diverged, naming the step (no checkpoint of that state is written). Bad
+// configuration or data, and a checkpoint that cannot be resumed, throw ConfigError or IoError
+// before any step runs. A resumed run continues metrics.jsonl from the checkpoint's step and
+// continues bit-exactly (docs/checkpoints.md).
 RunSummary run_training(const config::RunConfig& config, const std::atomic<bool>& stop_requested,
                         std::ostream& console, bool console_is_terminal);
 
