@@ -139,7 +139,7 @@ SubspaceTransition GaLoreProjector<T>::refresh(const ExecSpace& space, const Mat
   }
 
   SubspaceTransition transition;
-  const bool transit = want_transition && initialized_;
+  const bool transit = want_transition;
   Matrix<float> old_left, old_right;
   if (transit && uses_left()) {
     old_left = Matrix<float>("galore::projector_old_left", rows_, rank_);
@@ -151,7 +151,6 @@ SubspaceTransition GaLoreProjector<T>::refresh(const ExecSpace& space, const Mat
   }
   if (uses_left()) store_rounded<T>(space, new_left, left_);
   if (uses_right()) store_rounded<T>(space, new_right, right_);
-  initialized_ = true;
   // Transitions use the stored (rounded) bases, the ones project() multiplies by.
   if (transit && uses_left()) {
     widen(space, left_, new_left);

@@ -45,7 +45,9 @@ class GaLoreProjector {
   const Matrix<T>& right() const { return right_; }  // Q [rank x cols], empty for Left
 
   // Recomputes the basis from `grad` [rows x cols]. Returns the old-to-new transition when
-  // `want_transition` and a basis existed before; otherwise empty matrices.
+  // `want_transition`, which the caller asks for only when a basis exists (a parameter step > 0:
+  // the optimizer's step counters are checkpointed, so this also holds after a resume);
+  // otherwise empty matrices.
   SubspaceTransition refresh(const ExecSpace& space, const Matrix<float>& grad,
                              RefreshMethod method, const RangeFinderOptions& options,
                              bool want_transition);
@@ -68,7 +70,6 @@ class GaLoreProjector {
 
   ProjectionSide side_;
   int rows_, cols_, rank_;
-  bool initialized_ = false;
   Matrix<T> left_;
   Matrix<T> right_;
 };
