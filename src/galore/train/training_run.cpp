@@ -5,6 +5,7 @@
 #include "galore/optim/optimizer.hpp"
 #include "galore/train/batch_loader.hpp"
 #include "galore/train/evaluation.hpp"
+#include "galore/train/memory_accounting.hpp"
 #include "galore/train/progress_log.hpp"
 #include "galore/train/resident_memory.hpp"
 #include "galore/train/train_step.hpp"
@@ -78,6 +79,23 @@ data::DataSpec data_spec(const config::RunConfig& c) {
     spec.file_options.dtype = data::parse_dtype(c.data.dtype, "data.dtype");
   }
   return spec;
+}
+
+// The accounting of galore-memory for this run's model, optimizer and batch shape.
+MemoryBreakdown estimated_memory(const config::RunConfig& c, const ModelConfig& model) {
+  const OptimizerChoice choice = parse_optimizer_config(optimizer_config(c));
+  MemoryQuery query;
+  query.model = model;
+  query.method = parse_training_method(c.optimizer.name);
+  query.rank = choice.galore ? static_cast<int>(c.optimizer.rank) : 1;
+  query.batch = static_cast<int>(c.batch.micro_batch);
+  query.seq = static_cast<int>(c.batch.seq_len);
+  query.bf16 = c.model.dtype == "bf16";
+  query.per_layer = c.optimizer.per_layer;
+  query.quantization_block_size = static_cast<int>(c.optimizer.block_size);
+  query.projection = choice.proj_type;
+  query.activation_checkpointing = c.model.activation_checkpointing;
+  return estimate_training_memory(query);
 }
 
 void write_text_file(const fs::path& path, const std::string& text) {
@@ -274,10 +292,18 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
     log->eval({summary.steps_completed, summary.final_validation_loss, summary.unigram_entropy});
   }
   summary.peak_resident_bytes = peak_resident_bytes();
-  const AllocationMeter& meter = model.memory_meter();
-  log->message(fmt::format("memory: peak resident {} | model views peak {} | optimizer state {}",
-                           mib(summary.peak_resident_bytes), mib(meter.peak_bytes()),
-                           mib(optimizer.state_bytes())));
+  const MemoryBreakdown estimate = estimated_memory(c, model_config);
+  log->message(fmt::format(
+      "memory estimate: weights {} | gradients {} | optimizer states {} | projections {} | "
+      "quantization scales {} | activations {} | workspace {} | total {}",
+      mib(estimate.weights), mib(estimate.gradients), mib(estimate.optimizer_states),
+      mib(estimate.projection_matrices), mib(estimate.quantization_scales),
+      mib(estimate.activations), mib(estimate.workspace), mib(estimate.total())));
+  log->message(fmt::format(
+      "memory measured: model views peak {} + optimizer state {} | process peak resident {} "
+      "(includes the runtime, libraries and the data)",
+      mib(model.memory_meter().peak_bytes()), mib(optimizer.state_bytes()),
+      mib(summary.peak_resident_bytes)));
   log->message(fmt::format(
       "done: {} ({} steps, {:.1f} s) | validation loss {:.4f} -> {:.4f} | unigram baseline {:.4f}",
       status_name(summary.status), summary.steps_completed, run_timer.seconds(),
