@@ -249,16 +249,17 @@ TEST_CASE("Deliver mode gives the Accumulate gradients, in reverse parameter ord
                                                      GradientMode::Accumulate);
     std::vector<std::string> order;
     std::map<std::string, std::vector<double>> delivered;
-    const float loss_d = deliver.forward_backward(
-        ExecSpace(), batch.inputs, batch.targets, 1.0f, GradientMode::Deliver,
-        [&](Parameter<float>& p) {
-          order.push_back(p.name);
-          delivered[p.name] = to_host(p.grad);
-          // What a per-layer optimizer update does: change the weight, release the gradient.
-          // Gradients delivered later must not see the changed weight.
-          Kokkos::deep_copy(p.value, 1e3f);
-          p.grad = galore::Matrix<float>();
-        });
+    const float loss_d = deliver.forward_backward(ExecSpace(), batch.inputs, batch.targets, 1.0f,
+                                                  GradientMode::Deliver, [&](Parameter<float>& p) {
+                                                    order.push_back(p.name);
+                                                    delivered[p.name] = to_host(p.grad);
+                                                    // What a per-layer optimizer update does:
+                                                    // change the weight, release the gradient.
+                                                    // Gradients delivered later must not see the
+                                                    // changed weight.
+                                                    Kokkos::deep_copy(p.value, 1e3f);
+                                                    p.grad = galore::Matrix<float>();
+                                                  });
     CHECK(loss_d == loss_a);
     CHECK(delivered == gradients(accumulate));  // bitwise
     std::vector<std::string> reversed;

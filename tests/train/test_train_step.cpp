@@ -1,5 +1,6 @@
 // One optimizer step over micro-batches: accumulation and per-layer updates must give the same
-// weights as one large batch in the standard mode (the reference gets per-layer accumulation wrong).
+// weights as one large batch in the standard mode (the reference gets per-layer accumulation
+// wrong).
 #include "catch.hpp"
 
 #include "galore/train/train_step.hpp"
@@ -100,8 +101,8 @@ TEST_CASE("four micro-batches equal one batch four times larger", "[train_step]"
 }
 
 TEST_CASE("per-layer updates give the same weights as the standard step", "[train_step]") {
-  for (const std::string optimizer : {"adamw", "galore_adamw", "galore_adamw8bit",
-                                      "galore_adafactor"}) {
+  for (const std::string optimizer :
+       {"adamw", "galore_adamw", "galore_adamw8bit", "galore_adafactor"}) {
     INFO(optimizer);
     for (const int micro_batches : {1, 2}) {
       CHECK(max_abs_difference(train(optimizer, false, micro_batches, 0.0),

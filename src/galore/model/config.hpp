@@ -19,9 +19,11 @@ struct ModelConfig {
   float initializer_range = 0.02f;
 
   int head_dim() const { return hidden_size / num_attention_heads; }
-  // Parameter count: embedding + blocks (4 h^2 attention + 3 h i MLP + 2 h norms) + final norm + head.
+  // Parameter count: embedding + blocks (4 h^2 attention + 3 h i MLP + 2 h norms) + final norm +
+  // head.
   std::int64_t parameter_count() const;
-  // Throws ConfigError naming the first invalid field (zero sizes, hidden % heads != 0, odd head_dim).
+  // Throws ConfigError naming the first invalid field (zero sizes, hidden % heads != 0, odd
+  // head_dim).
   void validate() const;
 };
 
