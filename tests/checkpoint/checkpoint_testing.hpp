@@ -8,6 +8,7 @@
 #include "galore/core/rng.hpp"
 #include "galore/model/llama_model.hpp"
 #include "galore/optim/optimizer.hpp"
+#include "galore/train/training_run.hpp"
 #include "io/checkpoint/checkpoint.hpp"
 #include "io/checkpoint/hdf5_file.hpp"
 
@@ -47,24 +48,6 @@ inline galore::config::RunConfig run_config(const std::string& optimizer, bool b
   return c;
 }
 
-inline galore::OptimizerConfig optimizer_config(const galore::config::RunConfig& c) {
-  galore::OptimizerConfig o;
-  o.name = c.optimizer.name;
-  o.lr = static_cast<float>(c.optimizer.lr);
-  o.beta1 = static_cast<float>(c.optimizer.beta1);
-  o.beta2 = static_cast<float>(c.optimizer.beta2);
-  o.eps = static_cast<float>(c.optimizer.eps);
-  o.weight_decay = static_cast<float>(c.optimizer.weight_decay);
-  o.quantization_block_size = static_cast<int>(c.optimizer.block_size);
-  o.galore.rank = static_cast<int>(c.optimizer.rank);
-  o.galore.update_gap = static_cast<int>(c.optimizer.update_gap);
-  o.galore.scale = static_cast<float>(c.optimizer.scale);
-  o.galore.proj_type = c.optimizer.proj_type;
-  o.galore.refresh = c.optimizer.refresh;
-  o.galore.seed = static_cast<std::uint64_t>(c.run.seed);
-  return o;
-}
-
 // Model, optimizer and the TrainingState view of them.
 template <class T>
 struct Trainee {
@@ -78,7 +61,7 @@ struct Trainee {
       : config(c),
         model_config(m),
         model(model_config, seed),
-        optimizer(optimizer_config(config), model.parameters()),
+        optimizer(galore::optimizer_config(config), model.parameters()),
         state{config, model_config, model.parameters(), optimizer} {}
 
   // `steps` optimizer steps on random gradients (a different draw per step).

@@ -52,24 +52,6 @@ ModelConfig resolve_model_config(const config::RunConfig& c, std::int64_t data_v
   return model;
 }
 
-OptimizerConfig optimizer_config(const config::RunConfig& c) {
-  OptimizerConfig o;
-  o.name = c.optimizer.name;
-  o.lr = static_cast<float>(c.optimizer.lr);
-  o.weight_decay = static_cast<float>(c.optimizer.weight_decay);
-  o.beta1 = static_cast<float>(c.optimizer.beta1);
-  o.beta2 = static_cast<float>(c.optimizer.beta2);
-  o.eps = static_cast<float>(c.optimizer.eps);
-  o.quantization_block_size = static_cast<int>(c.optimizer.block_size);
-  o.galore.rank = static_cast<int>(c.optimizer.rank);
-  o.galore.update_gap = static_cast<int>(c.optimizer.update_gap);
-  o.galore.scale = static_cast<float>(c.optimizer.scale);
-  o.galore.proj_type = c.optimizer.proj_type;
-  o.galore.refresh = c.optimizer.refresh;
-  o.galore.seed = static_cast<std::uint64_t>(c.run.seed);
-  return o;
-}
-
 data::DataSpec data_spec(const config::RunConfig& c) {
   data::DataSpec spec;
   spec.source = c.data.source;
@@ -325,6 +307,24 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
 }
 
 }  // namespace
+
+OptimizerConfig optimizer_config(const config::RunConfig& c) {
+  OptimizerConfig o;
+  o.name = c.optimizer.name;
+  o.lr = static_cast<float>(c.optimizer.lr);
+  o.weight_decay = static_cast<float>(c.optimizer.weight_decay);
+  o.beta1 = static_cast<float>(c.optimizer.beta1);
+  o.beta2 = static_cast<float>(c.optimizer.beta2);
+  o.eps = static_cast<float>(c.optimizer.eps);
+  o.quantization_block_size = static_cast<int>(c.optimizer.block_size);
+  o.galore.rank = static_cast<int>(c.optimizer.rank);
+  o.galore.update_gap = static_cast<int>(c.optimizer.update_gap);
+  o.galore.scale = static_cast<float>(c.optimizer.scale);
+  o.galore.proj_type = c.optimizer.proj_type;
+  o.galore.refresh = c.optimizer.refresh;
+  o.galore.seed = static_cast<std::uint64_t>(c.run.seed);
+  return o;
+}
 
 const char* status_name(RunSummary::Status status) {
   switch (status) {

@@ -4,6 +4,7 @@
 // checkpoints/) whatever way the run ends.
 #pragma once
 
+#include "galore/optim/optimizer_config.hpp"
 #include "io/config/run_config.hpp"
 
 #include <atomic>
@@ -26,6 +27,10 @@ struct RunSummary {
 };
 
 const char* status_name(RunSummary::Status status);
+
+// The optimizer settings that the [optimizer] section (and run.seed, the sketch seed of the
+// randomized refresh) of a run configuration names.
+OptimizerConfig optimizer_config(const config::RunConfig& config);
 
 // Trains as `config` says. `stop_requested` is polled after every step (SIGINT/SIGTERM): the run
 // then finishes the current step, writes a checkpoint (checkpoint.at_exit), evaluates, writes its
