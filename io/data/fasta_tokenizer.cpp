@@ -3,6 +3,8 @@
 
 #include "galore/core/error.hpp"
 
+#include <fmt/format.h>
+
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -21,8 +23,7 @@ bool is_sequence_byte(unsigned char c) {
 std::string describe_byte(unsigned char c) {
   char hex[8];
   std::snprintf(hex, sizeof(hex), "0x%02x", c);
-  return std::isprint(c) ? "'" + std::string(1, static_cast<char>(c)) + "' (" + hex + ")"
-                         : std::string(hex);
+  return std::isprint(c) ? fmt::format("'{}' ({})", static_cast<char>(c), hex) : std::string(hex);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Run configuration: defaults, TOML parsing, every error kind with its location and suggestion,
 // command-line overrides, path anchoring, TOML round trip, and the generated help and docs.
 #include "catch.hpp"
+
+#include <fmt/format.h>
 #include "require_error.hpp"
 
 #include "galore/core/error.hpp"
@@ -246,7 +248,7 @@ TEST_CASE("to_toml writes every key and reads back to the same configuration", "
   const std::string text = to_toml(config);
   for (const ConfigKey& key : run_config_keys()) {
     INFO(key.name);
-    CHECK(text.find("\n" + key.leaf() + " = ") != std::string::npos);
+    CHECK(text.find(fmt::format("\n{} = ", key.leaf())) != std::string::npos);
   }
   const RunConfig again = parse(text);
   CHECK(to_toml(again) == text);
