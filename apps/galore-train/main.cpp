@@ -6,11 +6,18 @@
 // Exit status: 0 completed (or stopped on SIGINT/SIGTERM after finishing the current step and
 // writing a checkpoint), 2 invalid configuration, data or checkpoint (nothing was trained),
 // 3 non-finite loss, 1 any other error.
+//
+// Built with MPI (GALORE_ENABLE_MPI), `mpiexec -np N galore-train ...` trains data-parallel on N
+// ranks (docs/mpi.md); an error on any rank is printed with its rank and ends all ranks with the
+// same exit status. Started without mpiexec it is one process, as without MPI.
 #include "galore/core/error.hpp"
 #include "galore/train/training_run.hpp"
 #include "io/config/run_config.hpp"
 #if GALORE_ENABLE_HDF5
 #include "io/checkpoint/weight_export.hpp"
+#endif
+#if GALORE_ENABLE_MPI
+#include "galore/dist/communicator.hpp"
 #endif
 
 #include <unistd.h>
@@ -21,6 +28,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -102,22 +110,37 @@ int main(int argc, char* argv[]) {
     return 2;
   }
 
-  apply_process_environment(config, argv);
+  apply_process_environment(config, argv);  // may re-execute: before MPI starts
+#if GALORE_ENABLE_MPI
+  galore::dist::MpiSession mpi(argc, argv);  // outlives Kokkos
+  std::unique_ptr<galore::dist::Communicator> world;
+  if (galore::dist::world_size() > 1) world = std::make_unique<galore::dist::Communicator>();
+  galore::ProcessGroup* group = world.get();
+  // One rank's error would leave the others waiting in a collective: end them all.
+  const auto fail = [&](const std::string& message, int status) {
+    if (group != nullptr) galore::dist::abort_all("galore-train", message, status);
+    std::cerr << "galore-train: " << message << '\n';
+    return status;
+  };
+#else
+  galore::ProcessGroup* group = nullptr;
+  const auto fail = [](const std::string& message, int status) {
+    std::cerr << "galore-train: " << message << '\n';
+    return status;
+  };
+#endif
   Kokkos::ScopeGuard kokkos;
   std::signal(SIGINT, request_stop);
   std::signal(SIGTERM, request_stop);
   try {
     const galore::RunSummary summary =
-        galore::run_training(config, stop_requested, std::cout, isatty(STDOUT_FILENO) != 0);
+        galore::run_training(config, stop_requested, std::cout, isatty(STDOUT_FILENO) != 0, group);
     return summary.status == galore::RunSummary::Status::Diverged ? 3 : 0;
   } catch (const galore::ConfigError& e) {
-    std::cerr << "galore-train: " << e.what() << '\n';
-    return 2;
+    return fail(e.what(), 2);
   } catch (const galore::IoError& e) {
-    std::cerr << "galore-train: " << e.what() << '\n';
-    return 2;
+    return fail(e.what(), 2);
   } catch (const std::exception& e) {
-    std::cerr << "galore-train: error: " << e.what() << '\n';
-    return 1;
+    return fail(std::string("error: ") + e.what(), 1);
   }
 }

@@ -188,6 +188,11 @@ std::vector<ConfigKey> make_keys() {
           "Stop after this many steps in this process, as on SIGTERM (checkpoint, exit 0); "
           "0: no limit. Splits a long run into jobs that resume with checkpoint.resume = auto.",
           [](RunConfig & c) -> auto& { return c.run.session_steps; }),
+      integer_key(
+          "run.consistency_check_interval", 0, closed(0, 1e12),
+          "Data parallelism (mpiexec): steps between checks that every rank holds identical "
+          "weights (a checksum; a mismatch stops the run naming the ranks); 0: only after resume.",
+          [](RunConfig & c) -> auto& { return c.run.consistency_check_interval; }),
       // [checkpoint]
       integer_key(
           "checkpoint.interval_steps", 1000, closed(0, 1e12),

@@ -62,6 +62,7 @@ struct RunSection {
   std::string output_dir;
   std::int64_t log_interval{};
   std::int64_t session_steps{};  // 0: no limit; else stop (and checkpoint) after this many steps
+  std::int64_t consistency_check_interval{};  // data parallelism: steps between weight checks
 };
 
 struct CheckpointSection {

@@ -93,7 +93,12 @@ void Optimizer<T>::update(const ExecSpace& space, Parameter<T>& param) {
   s.touched = true;
   const std::size_t index = index_.at(s.name);
   int* flag = nonfinite_.data() + index;
-  count_nonfinite(space, param.grad, flag);
+  const GaLoreSettings& g = config_.galore;
+  const bool refresh = s.projector && s.step % g.update_gap == 0;
+  // Under data parallelism the full gradient is averaged only where it is consumed whole.
+  const bool average_full = group_ != nullptr && (!s.projector || refresh);
+  if (average_full) group_->average(space, param.grad);
+  if (group_ == nullptr || average_full) count_nonfinite(space, param.grad, flag);
   const std::int64_t t = s.step + 1;
 
   if (!s.projector) {
@@ -102,8 +107,7 @@ void Optimizer<T>::update(const ExecSpace& space, Parameter<T>& param) {
     return;
   }
 
-  const GaLoreSettings& g = config_.galore;
-  if (s.step % g.update_gap == 0) {
+  if (refresh) {
     // The SVD needs a finite gradient: on refresh steps the flag is read here (one sync every T).
     int bad = 0;
     Kokkos::View<int, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host_flag(&bad);
@@ -127,6 +131,10 @@ void Optimizer<T>::update(const ExecSpace& space, Parameter<T>& param) {
   const Matrix<float> low = scratch_.matrix(ScratchSlot::LowRank, s.projector->low_rank_rows(),
                                             s.projector->low_rank_cols());
   s.projector->project(space, param.grad, low, scratch_);
+  if (group_ != nullptr && !average_full) {
+    group_->average(space, low);
+    count_nonfinite(space, low, flag);
+  }
   s.rule->compute_direction(space, low, t, lr_, flag);
   s.projector->project_back(space, low, param.grad, scratch_);
   UpdateCoefficients c = s.rule->coefficients(t, lr_);

@@ -17,12 +17,20 @@
 // asynchronous (a device flag read by the update kernels); end_step() reads the flags once, except
 // on a GaLore refresh step, where the flag is read before the SVD.
 //
+// Data parallelism: with set_gradient_averaging(group), update() averages over the ranks exactly
+// what it consumes, from the rank-local gradient it is given: a regular parameter's gradient; for
+// a projected weight the low-rank gradient (r x n or m x r: projection is linear, so this equals
+// projecting the averaged gradient), except on subspace-refresh steps, where the full gradient is
+// averaged so every rank computes the identical basis. The non-finite check then reads the
+// averaged tensor, so every rank skips the same parameters.
+//
 // All state is allocated when the optimizer is built and can be enumerated (visit_state) with
 // stable names for checkpoints. Updates of one optimizer must be issued on one execution space
 // instance: they share scratch buffers.
 #pragma once
 
 #include "galore/core/parameter.hpp"
+#include "galore/core/process_group.hpp"
 #include "galore/core/tensor.hpp"
 #include "galore/optim/moment_rule.hpp"
 #include "galore/optim/optimizer_config.hpp"
@@ -61,6 +69,9 @@ class Optimizer {
   void update(const ExecSpace& space, Parameter<T>& param);
   StepReport end_step();
 
+  // nullptr (the default): gradients are used as given (one process, or already averaged).
+  void set_gradient_averaging(ProcessGroup* group) { group_ = group; }
+
   // The standard step: begin_step, update every parameter holding a gradient, end_step.
   StepReport step(const ExecSpace& space, std::vector<Parameter<T>>& parameters, std::int64_t step,
                   float lr);
@@ -95,6 +106,7 @@ class Optimizer {
   std::unordered_map<std::string, std::size_t> index_;
   Kokkos::View<int*, MemSpace> nonfinite_;  // per slot, this step
   ScratchBuffers scratch_;
+  ProcessGroup* group_ = nullptr;
   bool in_step_ = false;
   std::int64_t step_ = 0;
   float lr_ = 0.0f;

@@ -16,9 +16,13 @@ BatchLoader::BatchLoader(std::int64_t micro_batch, std::int64_t seq_len, int mic
   }
 }
 
-const std::vector<MicroBatch>& BatchLoader::next(data::RandomWindowSampler& sampler) {
+const std::vector<MicroBatch>& BatchLoader::next(data::RandomWindowSampler& sampler, int rank,
+                                                 int ranks) {
+  const auto rows = static_cast<std::uint64_t>(micro_batch_);
   for (std::size_t i = 0; i < batches_.size(); ++i) {
+    sampler.skip(static_cast<std::uint64_t>(rank) * rows);
     sampler.next_batch(micro_batch_, host_inputs_.data(), host_targets_.data());
+    sampler.skip(static_cast<std::uint64_t>(ranks - 1 - rank) * rows);
     Kokkos::deep_copy(inputs_[i], host_inputs_);
     Kokkos::deep_copy(targets_[i], host_targets_);
   }

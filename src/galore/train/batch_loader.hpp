@@ -15,8 +15,15 @@ class BatchLoader {
   // micro_batches buffers of [micro_batch, seq_len] inputs and targets, allocated once.
   BatchLoader(std::int64_t micro_batch, std::int64_t seq_len, int micro_batches);
 
-  // The next micro_batches x micro_batch training windows, in sampler order.
-  const std::vector<MicroBatch>& next(data::RandomWindowSampler& sampler);
+  // The next micro_batches x micro_batch training windows, in sampler order. With `ranks`
+  // data-parallel ranks, micro-batch i of rank r takes the samples
+  //   (i ranks + r) micro_batch ... + micro_batch - 1
+  // of the global sequence and skips the other ranks' samples: the ranks' parts are disjoint,
+  // the sampler's position counts global samples (a checkpoint resumes at any rank count), and
+  // ranks x micro_batch rows at one rank count see the windows one rank with micro-batch
+  // ranks x micro_batch sees.
+  const std::vector<MicroBatch>& next(data::RandomWindowSampler& sampler, int rank = 0,
+                                      int ranks = 1);
 
   // Up to micro_batch validation windows starting at window `first` into buffer 0; returns the
   // rows filled (the rest of the buffer holds targets = kIgnoreIndex, which carry no loss).

@@ -5,16 +5,27 @@
 #include <limits>
 
 namespace galore {
+namespace {
+
+// Gradients per collective in the standard mode: large enough to amortise the latency, small
+// enough that the staging buffer stays a minor allocation (PyTorch DDP uses 25 MiB).
+constexpr std::size_t kBucketBytes = std::size_t{25} << 20;
+
+}  // namespace
 
 template <class T>
 TrainStep<T>::TrainStep(LlamaModel<T>& model, Optimizer<T>& optimizer, bool per_layer,
-                        double grad_clip)
+                        double grad_clip, ProcessGroup* group)
     : model_(model),
       optimizer_(optimizer),
       per_layer_(per_layer),
       grad_clip_(grad_clip),
       // Without clipping the clipper still measures the norm, with a threshold no norm reaches.
-      clipper_(grad_clip > 0 ? grad_clip : std::numeric_limits<double>::max()) {}
+      clipper_(grad_clip > 0 ? grad_clip : std::numeric_limits<double>::max()),
+      group_(group),
+      projected_averaging_(group != nullptr && grad_clip <= 0 && optimizer.choice().galore) {
+  if (projected_averaging_) optimizer_.set_gradient_averaging(group_);
+}
 
 template <class T>
 StepOutcome TrainStep<T>::run(const ExecSpace& space, std::int64_t step, float lr,
@@ -22,6 +33,7 @@ StepOutcome TrainStep<T>::run(const ExecSpace& space, std::int64_t step, float l
   if (micro_batches.empty()) throw ShapeError("TrainStep::run: no micro-batches");
   const int n = static_cast<int>(micro_batches.size());
   const float grad_scale = 1.0f / static_cast<float>(n);
+  const bool full_averaging = group_ != nullptr && !projected_averaging_;
   StepOutcome outcome;
   double loss_sum = 0;
   for (int i = 0; i < n; ++i) {
@@ -31,6 +43,7 @@ StepOutcome TrainStep<T>::run(const ExecSpace& space, std::int64_t step, float l
       clipper_.begin_step();
       loss_sum += model_.forward_backward(space, mb.inputs, mb.targets, grad_scale,
                                           GradientMode::Deliver, [&](Parameter<T>& p) {
+                                            if (full_averaging) group_->average(space, p.grad);
                                             clipper_.clip(space, p.grad);
                                             optimizer_.update(space, p);
                                             p.grad = Matrix<float>();
@@ -44,12 +57,19 @@ StepOutcome TrainStep<T>::run(const ExecSpace& space, std::int64_t step, float l
   }
   if (!per_layer_) {
     auto& parameters = model_.parameters();
+    if (full_averaging) {
+      std::vector<Matrix<float>> gradients;
+      for (const Parameter<T>& p : parameters) {
+        if (p.grad.size() > 0) gradients.push_back(p.grad);
+      }
+      group_->average_bucketed(space, gradients, kBucketBytes);
+    }
     outcome.grad_norm = grad_clip_ > 0 ? clip_grad_norm(space, parameters, grad_clip_)
                                        : global_grad_norm(space, parameters);
     outcome.report = optimizer_.step(space, parameters, step, lr);
     model_.clear_gradients();
   }
-  outcome.loss = loss_sum / n;
+  outcome.loss = group_ != nullptr ? group_->sum(loss_sum / n) / group_->size() : loss_sum / n;
   return outcome;
 }
 

@@ -10,6 +10,7 @@
 #include "galore/train/resident_memory.hpp"
 #include "galore/train/train_step.hpp"
 #include "galore/train/training_flops.hpp"
+#include "galore/train/weight_checksum.hpp"
 #include "io/checkpoint/checkpoint.hpp"  // TrainProgress: header-only, in every build
 #include "io/config/lr_schedule.hpp"
 #include "io/data/open_token_source.hpp"
@@ -111,15 +112,23 @@ std::string mib(std::int64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 1
 template <class T>
 RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
                  const data::TrainValidationSplit& split, const std::atomic<bool>& stop_requested,
-                 std::ostream& console, bool terminal) {
+                 std::ostream& rank_console, bool terminal, ProcessGroup* group) {
   const ExecSpace space;
+  const int rank = group != nullptr ? group->rank() : 0;
+  const int ranks = group != nullptr ? group->size() : 1;
+  // Rank 0 writes the output directory and talks; the other ranks' replicas stay silent.
+  const bool writer = rank == 0;
+  std::ostream silent(nullptr);
+  std::ostream& console = writer ? rank_console : silent;
   const fs::path out_dir = c.run.output_dir;
-  fs::create_directories(out_dir);
-  write_text_file(out_dir / "config.toml", config::to_toml(c));
+  if (writer) {
+    fs::create_directories(out_dir);
+    write_text_file(out_dir / "config.toml", config::to_toml(c));
+  }
 
   const auto seed = static_cast<std::uint64_t>(c.run.seed);
   const int seq = static_cast<int>(c.batch.seq_len);
-  const std::int64_t accumulation = c.accumulation_steps();
+  const std::int64_t accumulation = c.accumulation_steps(ranks);
   const std::int64_t total_steps = c.total_steps();
   const std::int64_t tokens_per_step = c.batch.global_batch * seq;
 
@@ -127,7 +136,7 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   model_options.activation_checkpointing = c.model.activation_checkpointing;
   LlamaModel<T> model(model_config, seed, model_options);
   Optimizer<T> optimizer(optimizer_config(c), model.parameters());
-  TrainStep<T> train_step(model, optimizer, c.optimizer.per_layer, c.optimizer.grad_clip);
+  TrainStep<T> train_step(model, optimizer, c.optimizer.per_layer, c.optimizer.grad_clip, group);
   BatchLoader loader(c.batch.micro_batch, seq, static_cast<int>(accumulation));
   data::RandomWindowSampler sampler(split.train, seq, seed);
   const data::EvaluationWindows eval_windows(split.validation, seq, c.run.eval_tokens);
@@ -146,8 +155,16 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   progress.sampler = sampler.state();
 #if GALORE_ENABLE_HDF5
   checkpoint::TrainingState<T> state{c, model_config, model.parameters(), optimizer};
-  checkpoint::CheckpointManager<T> checkpoints(c, state, report);
-  if (const auto resumed = checkpoints.resume(space)) progress = *resumed;
+  // Rank 0 resumes first (it may move an earlier run's checkpoints aside or rename corrupt
+  // ones); the other ranks then load the checkpoint it settled on. Only rank 0 writes.
+  std::optional<checkpoint::CheckpointManager<T>> checkpoints;
+  const auto resume = [&] {
+    checkpoints.emplace(c, state, report);
+    if (const auto resumed = checkpoints->resume(space)) progress = *resumed;
+  };
+  if (writer) resume();
+  if (group != nullptr) group->barrier();
+  if (!writer) resume();
 #else
   if (c.checkpoint.resume != "none") {
     throw ConfigError("checkpoint.resume = \"" + c.checkpoint.resume +
@@ -159,9 +176,14 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   progress.total_steps = total_steps;
   sampler.restore(progress.sampler);
   train_step.restore_clip_reference_norm(progress.clip_reference_norm);
-  const fs::path metrics_path = out_dir / "metrics.jsonl";
-  if (start_step > 0) keep_metrics_up_to(metrics_path, start_step);
+  const fs::path metrics_path = writer ? out_dir / "metrics.jsonl" : fs::path("/dev/null");
+  if (start_step > 0 && writer) keep_metrics_up_to(metrics_path, start_step);
   log.emplace(console, terminal, metrics_path.string(), c.run.log_interval, start_step > 0);
+  const auto check_replicas = [&](const std::string& when) {
+    if (group == nullptr) return;
+    group->require_identical(weights_checksum(space, model.parameters()), "weights " + when);
+  };
+  if (start_step > 0) check_replicas(fmt::format("after resuming at step {}", start_step));
 
   RunSummary summary;
   summary.unigram_entropy = data::unigram_entropy(data::token_histogram(*split.validation));
@@ -181,6 +203,15 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   log->message(fmt::format("data: train {} ({} tokens), validation {} ({} tokens, {} windows)",
                            split.train->name(), split.train->size(), split.validation->name(),
                            split.validation->size(), eval_windows.count()));
+  if (group != nullptr) {
+    log->message(
+        fmt::format("data parallel: {} ranks x {} micro-batch(es) of {} | gradients averaged {}",
+                    ranks, accumulation, c.batch.micro_batch,
+                    train_step.projected_averaging() ? "projected (GaLore weights: r x n or m x r)"
+                                                     : "in full"));
+  }
+  std::uint64_t bytes_before = group != nullptr ? group->bytes_reduced() : 0;
+  std::uint64_t refresh_step_bytes = 0, plain_step_bytes = 0;  // the largest seen of each kind
 
   if (start_step == 0) {
     progress.initial_validation_loss = evaluate(space, model, loader, eval_windows);
@@ -203,9 +234,15 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
     Kokkos::Timer step_timer;
     const double lr = schedule.at(s);
     const StepOutcome outcome =
-        train_step.run(space, s, static_cast<float>(lr), loader.next(sampler));
+        train_step.run(space, s, static_cast<float>(lr), loader.next(sampler, rank, ranks));
     space.fence();
     const double seconds = step_timer.seconds();
+    if (group != nullptr) {
+      const std::uint64_t sent = group->bytes_reduced() - bytes_before;
+      bytes_before = group->bytes_reduced();
+      auto& largest = outcome.report.refreshed > 0 ? refresh_step_bytes : plain_step_bytes;
+      largest = std::max(largest, sent);
+    }
     if (!std::isfinite(outcome.loss)) {
       summary.status = RunSummary::Status::Diverged;
       summary.message =
@@ -239,10 +276,14 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
           fmt::format("step {}: non-finite gradient in {}; its update was skipped", s + 1, name));
     }
 #if GALORE_ENABLE_HDF5
-    if (checkpoints.due(s + 1)) checkpoints.write(space, progress);
+    if (writer && checkpoints->due(s + 1)) checkpoints->write(space, progress);
 #endif
+    if (c.run.consistency_check_interval > 0 && (s + 1) % c.run.consistency_check_interval == 0) {
+      check_replicas(fmt::format("after step {}", s + 1));
+    }
 
-    if (stop_requested.load()) {
+    const bool stop = group != nullptr ? group->any(stop_requested.load()) : stop_requested.load();
+    if (stop) {
       summary.status = RunSummary::Status::Stopped;
       summary.message = fmt::format("stop requested: finished step {} of {}", s + 1, total_steps);
       log->message(summary.message);
@@ -262,9 +303,9 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   }
 #if GALORE_ENABLE_HDF5
   // Before the final evaluation: after SIGTERM a batch system grants little time.
-  if (summary.status != RunSummary::Status::Diverged && c.checkpoint.at_exit &&
+  if (writer && summary.status != RunSummary::Status::Diverged && c.checkpoint.at_exit &&
       summary.steps_completed > start_step) {
-    checkpoints.write(space, progress);
+    checkpoints->write(space, progress);
   }
 #endif
 
@@ -302,7 +343,15 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
                       {"unigram_entropy", summary.unigram_entropy},
                       {"peak_resident_bytes", summary.peak_resident_bytes},
                       {"seconds", run_timer.seconds()}};
-  write_text_file(out_dir / "summary.json", json.dump(2) + "\n");
+  if (group != nullptr) {
+    log->message(fmt::format(
+        "data parallel: gradient bytes sent per rank per step: {} (subspace-refresh steps: {})",
+        plain_step_bytes, refresh_step_bytes));
+    json["ranks"] = ranks;
+    json["reduced_bytes_per_step"] = plain_step_bytes;
+    json["reduced_bytes_per_refresh_step"] = refresh_step_bytes;
+  }
+  if (writer) write_text_file(out_dir / "summary.json", json.dump(2) + "\n");
   return summary;
 }
 
@@ -336,14 +385,16 @@ const char* status_name(RunSummary::Status status) {
 }
 
 RunSummary run_training(const config::RunConfig& config, const std::atomic<bool>& stop_requested,
-                        std::ostream& console, bool console_is_terminal) {
-  config::validate(config);
+                        std::ostream& console, bool console_is_terminal, ProcessGroup* group) {
+  config::validate(config, group != nullptr ? group->size() : 1);
   const data::TrainValidationSplit split = data::open_train_validation(data_spec(config));
   const ModelConfig model_config = resolve_model_config(config, split.train->vocab_size());
   if (config.model.dtype == "fp32") {
-    return train<float>(config, model_config, split, stop_requested, console, console_is_terminal);
+    return train<float>(config, model_config, split, stop_requested, console, console_is_terminal,
+                        group);
   }
-  return train<bf16>(config, model_config, split, stop_requested, console, console_is_terminal);
+  return train<bf16>(config, model_config, split, stop_requested, console, console_is_terminal,
+                     group);
 }
 
 }  // namespace galore

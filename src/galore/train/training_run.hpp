@@ -4,6 +4,7 @@
 // checkpoints/) whatever way the run ends.
 #pragma once
 
+#include "galore/core/process_group.hpp"
 #include "galore/optim/optimizer_config.hpp"
 #include "io/config/run_config.hpp"
 
@@ -39,7 +40,15 @@ OptimizerConfig optimizer_config(const config::RunConfig& config);
 // configuration or data, and a checkpoint that cannot be resumed, throw ConfigError or IoError
 // before any step runs. A resumed run continues metrics.jsonl from the checkpoint's step and
 // continues bit-exactly (docs/checkpoints.md).
+//
+// Data parallelism: with a `group` of N ranks every rank calls run_training with the same config;
+// each trains on its own part of every global batch (BatchLoader::next) with gradients averaged
+// (TrainStep), so the run equals a one-process run of the same global batch. Rank 0 alone writes
+// the output directory and checkpoints; every rank resumes from the checkpoint rank 0 chose, and
+// the replicas' weights are compared after resuming and every run.consistency_check_interval
+// steps (galore::Error naming the ranks on a mismatch). A stop request on any rank stops all.
 RunSummary run_training(const config::RunConfig& config, const std::atomic<bool>& stop_requested,
-                        std::ostream& console, bool console_is_terminal);
+                        std::ostream& console, bool console_is_terminal,
+                        ProcessGroup* group = nullptr);
 
 }  // namespace galore
