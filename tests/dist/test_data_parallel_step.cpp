@@ -6,6 +6,7 @@
 
 #include "galore/dist/communicator.hpp"
 #include "galore/train/train_step.hpp"
+#include "train/training_fixtures.hpp"
 
 #include <cmath>
 #include <string>
@@ -13,34 +14,10 @@
 
 namespace {
 
-galore::ModelConfig tiny_config() {
-  galore::ModelConfig c;
-  c.hidden_size = 16;
-  c.intermediate_size = 24;
-  c.num_attention_heads = 2;
-  c.num_hidden_layers = 2;
-  c.vocab_size = 29;
-  c.max_sequence_length = 16;
-  return c;
-}
-
-using Tokens = Kokkos::View<std::int32_t**, Kokkos::LayoutRight, galore::MemSpace>;
-
-// Rows [first, first + rows) of a fixed pseudo-random token table.
-galore::MicroBatch rows_of_table(int first, int rows, int seq, int vocab) {
-  Tokens inputs("inputs", rows, seq), targets("targets", rows, seq);
-  auto hi = Kokkos::create_mirror_view(inputs);
-  auto ht = Kokkos::create_mirror_view(targets);
-  for (int r = 0; r < rows; ++r)
-    for (int s = 0; s < seq; ++s) {
-      const int row = first + r;
-      hi(r, s) = (row * 7 + s * 13 + row * s) % vocab;
-      ht(r, s) = (row * 5 + s * 11 + 3 + row * row) % vocab;
-    }
-  Kokkos::deep_copy(inputs, hi);
-  Kokkos::deep_copy(targets, ht);
-  return {inputs, targets};
-}
+using training_fixtures::max_abs_difference;
+using training_fixtures::rows_of_table;
+using training_fixtures::tiny_config;
+using training_fixtures::weights_of;
 
 struct Trained {
   std::vector<double> losses;
@@ -82,17 +59,8 @@ Trained train(const std::string& optimizer, bool per_layer, double grad_clip,
     if (group != nullptr) out.bytes_per_plain_step = group->bytes_reduced() - before;
     out.losses.push_back(outcome.loss);
   }
-  for (auto& p : model.parameters()) {
-    auto h = Kokkos::create_mirror_view_and_copy(galore::HostSpace(), p.value);
-    out.weights.insert(out.weights.end(), h.data(), h.data() + h.span());
-  }
+  out.weights = weights_of(model);
   return out;
-}
-
-double max_abs_difference(const std::vector<double>& a, const std::vector<double>& b) {
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(a[i] - b[i]));
-  return worst;
 }
 
 std::size_t parameter_floats() {
