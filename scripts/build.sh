@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Configures and builds galore-kokkos into build/ (or $GALORE_BUILD_DIR).
+# Configures and builds galore-kokkos into build/ (or $GALORE_BUILD_DIR); arguments name targets
+# to build instead of everything (the demo builds only galore-train).
 # Uses $Kokkos_ROOT when set; otherwise runs scripts/setup-debian.sh, which installs the Debian
 # packages and builds Kokkos once into ~/.cache/galore-kokkos.
 set -euo pipefail
@@ -12,4 +13,4 @@ fi
 build_dir="${GALORE_BUILD_DIR:-build}"
 cmake -S . -B "$build_dir" -DKokkos_ROOT="$kokkos_root" \
   -DGALORE_WERROR="${GALORE_WERROR:-OFF}" ${GALORE_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build_dir" -j "$(nproc)"
+cmake --build "$build_dir" -j "$(nproc)" ${1:+--target "$@"}

@@ -5,6 +5,6 @@
 # runs/tiny-cpu. Extra arguments are passed to galore-train as overrides, e.g. --run.steps=50.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
+bash scripts/build.sh galore-train
 build_dir="${GALORE_BUILD_DIR:-build}"
 "$build_dir/apps/galore-train/galore-train" --config examples/tiny-cpu.toml "$@"
