@@ -249,17 +249,16 @@ TEST_CASE("Deliver mode gives the Accumulate gradients, in reverse parameter ord
                                                      GradientMode::Accumulate);
     std::vector<std::string> order;
     std::map<std::string, std::vector<double>> delivered;
+    // What a per-layer optimizer update does: change the weight, release the gradient.
+    // Gradients delivered later must not see the changed weight.
+    const auto update_and_release = [&](Parameter<float>& p) {
+      order.push_back(p.name);
+      delivered[p.name] = to_host(p.grad);
+      Kokkos::deep_copy(p.value, 1e3f);
+      p.grad = galore::Matrix<float>();
+    };
     const float loss_d = deliver.forward_backward(ExecSpace(), batch.inputs, batch.targets, 1.0f,
-                                                  GradientMode::Deliver, [&](Parameter<float>& p) {
-                                                    order.push_back(p.name);
-                                                    delivered[p.name] = to_host(p.grad);
-                                                    // What a per-layer optimizer update does:
-                                                    // change the weight, release the gradient.
-                                                    // Gradients delivered later must not see the
-                                                    // changed weight.
-                                                    Kokkos::deep_copy(p.value, 1e3f);
-                                                    p.grad = galore::Matrix<float>();
-                                                  });
+                                                  GradientMode::Deliver, update_and_release);
     CHECK(loss_d == loss_a);
     CHECK(delivered == gradients(accumulate));  // bitwise
     std::vector<std::string> reversed;

@@ -3,9 +3,9 @@
 //
 // One fused kernel per tensor, one team per block: dequantize m and v, update them in fp32, take
 // the block's new absmax, write the direction and requantize. No host synchronisation.
-//   m <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2            (in fp32, from the dequantized
-//   state) D  = (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)           (eps on the corrected
-//   sqrt(v)) W <- (W - lr * scale * D) (1 - lr * wd)
+//   m <- b1 m + (1 - b1) g ;  v <- b2 v + (1 - b2) g^2      (fp32, from the dequantized state)
+//   D  = (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)     (eps on the corrected sqrt(v))
+//   W <- (W - lr * scale * D) (1 - lr * wd)
 // The direction uses the unquantized new moments; only what is stored is rounded.
 #pragma once
 
