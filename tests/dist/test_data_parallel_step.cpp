@@ -17,6 +17,7 @@ namespace {
 using training_fixtures::max_abs_difference;
 using training_fixtures::rows_of_table;
 using training_fixtures::tiny_config;
+using training_fixtures::tiny_optimizer;
 using training_fixtures::weights_of;
 
 struct Trained {
@@ -37,14 +38,7 @@ Trained train(const std::string& optimizer, bool per_layer, double grad_clip,
   const int rank = group != nullptr ? group->rank() : 0;
   const int b = rows / (micro_batches * ranks);
   galore::LlamaModel<float> model(config, 11);
-  galore::OptimizerConfig oc;
-  oc.name = optimizer;
-  oc.lr = 0.01f;
-  oc.weight_decay = 0.1f;
-  oc.galore.rank = 4;
-  oc.galore.update_gap = 3;
-  oc.galore.scale = 0.5f;
-  galore::Optimizer<float> opt(oc, model.parameters());
+  galore::Optimizer<float> opt(tiny_optimizer(optimizer, 3), model.parameters());
   galore::TrainStep<float> step(model, opt, per_layer, grad_clip, group);
   Trained out;
   out.projected_averaging = step.projected_averaging();

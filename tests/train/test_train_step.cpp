@@ -15,6 +15,7 @@ namespace {
 using training_fixtures::max_abs_difference;
 using training_fixtures::rows_of_table;
 using training_fixtures::tiny_config;
+using training_fixtures::tiny_optimizer;
 using training_fixtures::weights_of;
 
 // Trains `steps` optimizer steps, each over `micro_batches` micro-batches covering the same
@@ -24,14 +25,7 @@ std::vector<double> train(const std::string& optimizer, bool per_layer, int micr
   const galore::ModelConfig config = tiny_config();
   const int rows = 8, seq = 6;
   galore::LlamaModel<float> model(config, 11);
-  galore::OptimizerConfig oc;
-  oc.name = optimizer;
-  oc.lr = 0.01f;
-  oc.weight_decay = 0.1f;
-  oc.galore.rank = 4;
-  oc.galore.update_gap = 2;
-  oc.galore.scale = 0.5f;
-  galore::Optimizer<float> opt(oc, model.parameters());
+  galore::Optimizer<float> opt(tiny_optimizer(optimizer, 2), model.parameters());
   galore::TrainStep<float> step(model, opt, per_layer, grad_clip);
   for (int s = 0; s < steps; ++s) {
     std::vector<galore::MicroBatch> batches;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace training_fixtures {
@@ -21,6 +22,18 @@ inline galore::ModelConfig tiny_config() {
   c.vocab_size = 29;
   c.max_sequence_length = 16;
   return c;
+}
+
+// lr 0.01, weight decay 0.1; GaLore rank 4 (a quarter of hidden 16), scale 0.5.
+inline galore::OptimizerConfig tiny_optimizer(const std::string& name, int update_gap) {
+  galore::OptimizerConfig oc;
+  oc.name = name;
+  oc.lr = 0.01f;
+  oc.weight_decay = 0.1f;
+  oc.galore.rank = 4;
+  oc.galore.update_gap = update_gap;
+  oc.galore.scale = 0.5f;
+  return oc;
 }
 
 // Rows [first, first + rows) of the table, as a device micro-batch.
