@@ -192,7 +192,11 @@ float LlamaModel<T>::forward_backward(const ExecSpace& space, TokenMatrix inputs
     throw ConfigError("forward_backward: GradientMode::Deliver needs an on_gradient callback");
   }
   const bool checkpointing = options_.activation_checkpointing;
-  ForwardState state = forward(space, inputs, checkpointing ? Keep::BlockInputs : Keep::Everything);
+  ForwardState state = [&] {
+    const PhaseScope phase(timer_, Phase::Forward);
+    return forward(space, inputs, checkpointing ? Keep::BlockInputs : Keep::Everything);
+  }();
+  const PhaseScope phase(timer_, Phase::Backward);
   const BlockShape shape = block_shape(config_, inputs.extent(0), inputs.extent(1));
   const int n = shape.tokens();
   const int h = shape.hidden();

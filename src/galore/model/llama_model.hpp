@@ -9,6 +9,7 @@
 #pragma once
 
 #include "galore/core/parameter.hpp"
+#include "galore/core/phase_timer.hpp"
 #include "galore/model/allocation_meter.hpp"
 #include "galore/model/config.hpp"
 #include "galore/model/tokens.hpp"
@@ -86,6 +87,11 @@ class LlamaModel {
   // Live and peak bytes of every view this model has allocated (weights included).
   AllocationMeter& memory_meter() { return meter_; }
 
+  // forward_backward charges its forward pass to Phase::Forward and the rest (loss, backward pass,
+  // the Deliver callbacks unless they enter phases of their own) to Phase::Backward. nullptr
+  // (the default): untimed.
+  void set_phase_timer(PhaseTimer* timer) { timer_ = timer; }
+
  private:
   struct ForwardState;
   enum class Keep { Nothing, BlockInputs, Everything };
@@ -97,6 +103,7 @@ class LlamaModel {
   LlamaModelOptions options_;
   AllocationMeter meter_;
   std::vector<Parameter<T>> parameters_;
+  PhaseTimer* timer_ = nullptr;
 };
 
 }  // namespace galore

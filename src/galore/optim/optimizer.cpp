@@ -81,6 +81,7 @@ typename Optimizer<T>::Slot& Optimizer<T>::slot_for(const Parameter<T>& param) {
 template <class T>
 void Optimizer<T>::update(const ExecSpace& space, Parameter<T>& param) {
   if (!in_step_) throw Error("optimizer: update() outside begin_step()/end_step()");
+  const PhaseScope phase(timer_, Phase::Optimizer);
   Slot& s = slot_for(param);
   if (s.touched) {
     throw Error(fmt::format("optimizer: parameter '{}' updated twice in step {}", s.name, step_));
@@ -108,6 +109,7 @@ void Optimizer<T>::update(const ExecSpace& space, Parameter<T>& param) {
   }
 
   if (refresh) {
+    const PhaseScope refresh_phase(timer_, Phase::Refresh);
     // The SVD needs a finite gradient: on refresh steps the flag is read here (one sync every T).
     int bad = 0;
     Kokkos::View<int, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host_flag(&bad);

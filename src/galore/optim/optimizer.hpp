@@ -30,6 +30,7 @@
 #pragma once
 
 #include "galore/core/parameter.hpp"
+#include "galore/core/phase_timer.hpp"
 #include "galore/core/process_group.hpp"
 #include "galore/core/tensor.hpp"
 #include "galore/optim/moment_rule.hpp"
@@ -71,6 +72,9 @@ class Optimizer {
 
   // nullptr (the default): gradients are used as given (one process, or already averaged).
   void set_gradient_averaging(ProcessGroup* group) { group_ = group; }
+  // update() charges Phase::Optimizer, and Phase::Refresh for a subspace recomputation. nullptr
+  // (the default): untimed.
+  void set_phase_timer(PhaseTimer* timer) { timer_ = timer; }
 
   // The standard step: begin_step, update every parameter holding a gradient, end_step.
   StepReport step(const ExecSpace& space, std::vector<Parameter<T>>& parameters, std::int64_t step,
@@ -107,6 +111,7 @@ class Optimizer {
   Kokkos::View<int*, MemSpace> nonfinite_;  // per slot, this step
   ScratchBuffers scratch_;
   ProcessGroup* group_ = nullptr;
+  PhaseTimer* timer_ = nullptr;
   bool in_step_ = false;
   std::int64_t step_ = 0;
   float lr_ = 0.0f;

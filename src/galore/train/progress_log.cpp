@@ -26,6 +26,24 @@ std::string step_line(const StepMetrics& m) {
 
 }  // namespace
 
+nlohmann::json phase_seconds_json(const PhaseSeconds& seconds) {
+  nlohmann::json json = nlohmann::json::object();
+  for (int i = 0; i < kPhaseCount; ++i)
+    json[phase_name(static_cast<Phase>(i))] = seconds.seconds[i];
+  return json;
+}
+
+std::string phase_split_line(const PhaseSeconds& seconds) {
+  const double total = seconds.total();
+  std::string line;
+  for (int i = 0; i < kPhaseCount; ++i) {
+    if (seconds.seconds[i] <= 0) continue;
+    line += fmt::format("{} {:.1f}% | ", phase_name(static_cast<Phase>(i)),
+                        100.0 * seconds.seconds[i] / total);
+  }
+  return line + fmt::format("of {:.1f} s", total);
+}
+
 ProgressLog::ProgressLog(std::ostream& console, bool terminal, const std::string& metrics_path,
                          std::int64_t log_interval, bool append)
     : console_(console),
@@ -46,7 +64,8 @@ void ProgressLog::step(const StepMetrics& m) {
                              {"tokens_per_s", m.tokens_per_second},
                              {"mfu", m.mfu},
                              {"rss_bytes", m.resident_bytes},
-                             {"skipped_parameters", m.skipped_parameters}}
+                             {"skipped_parameters", m.skipped_parameters},
+                             {"phase_seconds", phase_seconds_json(m.phase_seconds)}}
                   .dump()
            << '\n'
            << std::flush;

@@ -2,6 +2,10 @@
 // and metrics as JSON lines in the output directory, one object per step and per evaluation.
 #pragma once
 
+#include "galore/core/phase_timer.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <fstream>
 #include <ostream>
@@ -20,6 +24,7 @@ struct StepMetrics {
   std::int64_t resident_bytes = 0;
   double eta_seconds = 0;
   int skipped_parameters = 0;  // non-finite gradients skipped by the optimizer this step
+  PhaseSeconds phase_seconds;  // the step's wall time split by phase (batch loading included)
 };
 
 struct EvalMetrics {
@@ -27,6 +32,11 @@ struct EvalMetrics {
   double validation_loss = 0;
   double unigram_entropy = 0;  // the loss of a model that ignores context
 };
+
+// {"forward": seconds, "backward": ..., "other": ...}: every phase, in Phase order.
+nlohmann::json phase_seconds_json(const PhaseSeconds& seconds);
+// "forward 21.0% | backward 48.3% | ... of 12.4 s": the phases that took any time.
+std::string phase_split_line(const PhaseSeconds& seconds);
 
 class ProgressLog {
  public:

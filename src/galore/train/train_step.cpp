@@ -28,6 +28,13 @@ TrainStep<T>::TrainStep(LlamaModel<T>& model, Optimizer<T>& optimizer, bool per_
 }
 
 template <class T>
+void TrainStep<T>::set_phase_timer(PhaseTimer* timer) {
+  timer_ = timer;
+  model_.set_phase_timer(timer);
+  optimizer_.set_phase_timer(timer);
+}
+
+template <class T>
 StepOutcome TrainStep<T>::run(const ExecSpace& space, std::int64_t step, float lr,
                               const std::vector<MicroBatch>& micro_batches) {
   if (micro_batches.empty()) throw ShapeError("TrainStep::run: no micro-batches");
@@ -43,6 +50,7 @@ StepOutcome TrainStep<T>::run(const ExecSpace& space, std::int64_t step, float l
       clipper_.begin_step();
       loss_sum += model_.forward_backward(space, mb.inputs, mb.targets, grad_scale,
                                           GradientMode::Deliver, [&](Parameter<T>& p) {
+                                            const PhaseScope phase(timer_, Phase::Optimizer);
                                             if (full_averaging) group_->average(space, p.grad);
                                             clipper_.clip(space, p.grad);
                                             optimizer_.update(space, p);
@@ -56,6 +64,7 @@ StepOutcome TrainStep<T>::run(const ExecSpace& space, std::int64_t step, float l
     }
   }
   if (!per_layer_) {
+    const PhaseScope phase(timer_, Phase::Optimizer);
     auto& parameters = model_.parameters();
     if (full_averaging) {
       std::vector<Matrix<float>> gradients;

@@ -54,6 +54,10 @@ class TrainStep {
   StepOutcome run(const ExecSpace& space, std::int64_t step, float lr,
                   const std::vector<MicroBatch>& micro_batches);
 
+  // Times the steps: forward/backward (the model), optimizer and refresh (the optimizer, plus the
+  // clipping here). Collectives are timed by handing the constructor a TimedProcessGroup.
+  void set_phase_timer(PhaseTimer* timer);
+
   bool per_layer() const { return per_layer_; }
   // Whether the optimizer averages projected gradients (see the top of this file).
   bool projected_averaging() const { return projected_averaging_; }
@@ -68,6 +72,7 @@ class TrainStep {
   double grad_clip_;
   PreviousNormClipper clipper_;  // per-layer mode only
   ProcessGroup* group_;
+  PhaseTimer* timer_ = nullptr;
   bool projected_averaging_;
 };
 

@@ -1,6 +1,7 @@
 #include "galore/train/training_run.hpp"
 
 #include "galore/core/error.hpp"
+#include "galore/core/timed_process_group.hpp"
 #include "galore/model/llama_model.hpp"
 #include "galore/optim/optimizer.hpp"
 #include "galore/train/batch_loader.hpp"
@@ -136,11 +137,21 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   model_options.activation_checkpointing = c.model.activation_checkpointing;
   LlamaModel<T> model(model_config, seed, model_options);
   Optimizer<T> optimizer(optimizer_config(c), model.parameters());
-  TrainStep<T> train_step(model, optimizer, c.optimizer.per_layer, c.optimizer.grad_clip, group);
+  // Every step is split by phase (docs: "Where the time goes"); collectives through timed_group.
+  PhaseTimer phases(space);
+  std::optional<TimedProcessGroup> timed_group;
+  if (group != nullptr) timed_group.emplace(*group, &phases);
+  TrainStep<T> train_step(model, optimizer, c.optimizer.per_layer, c.optimizer.grad_clip,
+                          timed_group ? &*timed_group : nullptr);
+  train_step.set_phase_timer(&phases);
   BatchLoader loader(c.batch.micro_batch, seq, static_cast<int>(accumulation));
   data::RandomWindowSampler sampler(split.train, seq, seed);
   const data::EvaluationWindows eval_windows(split.validation, seq, c.run.eval_tokens);
   const config::LrSchedule schedule = config::lr_schedule(c);
+  const auto timed_evaluation = [&] {
+    const PhaseScope phase(&phases, Phase::Evaluation);
+    return evaluate(space, model, loader, eval_windows);
+  };
 
   // Resuming happens before the log exists (it decides whether metrics.jsonl is continued).
   std::optional<ProgressLog> log;
@@ -213,8 +224,10 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   std::uint64_t bytes_before = group != nullptr ? group->bytes_reduced() : 0;
   std::uint64_t refresh_step_bytes = 0, plain_step_bytes = 0;  // the largest seen of each kind
 
+  phases.lap();  // setup (building, resuming, the GEMM peak) is not part of the run's split
+  PhaseSeconds run_phases;
   if (start_step == 0) {
-    progress.initial_validation_loss = evaluate(space, model, loader, eval_windows);
+    progress.initial_validation_loss = timed_evaluation();
     log->eval({0, progress.initial_validation_loss, summary.unigram_entropy});
   } else if (start_step >= total_steps) {
     log->message(fmt::format("the checkpoint is at step {}, run.steps is {}: nothing to train",
@@ -231,12 +244,17 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   Kokkos::Timer run_timer;
   const double seconds_before = progress.train_seconds;
   for (std::int64_t s = start_step; s < total_steps; ++s) {
+    run_phases += phases.lap();  // between steps: logging, checkpoints, evaluation
     Kokkos::Timer step_timer;
     const double lr = schedule.at(s);
-    const StepOutcome outcome =
-        train_step.run(space, s, static_cast<float>(lr), loader.next(sampler, rank, ranks));
+    phases.enter(Phase::Io);
+    const std::vector<MicroBatch>& micro_batches = loader.next(sampler, rank, ranks);
+    phases.leave(Phase::Io);
+    const StepOutcome outcome = train_step.run(space, s, static_cast<float>(lr), micro_batches);
     space.fence();
     const double seconds = step_timer.seconds();
+    const PhaseSeconds step_phases = phases.lap();
+    run_phases += step_phases;
     if (group != nullptr) {
       const std::uint64_t sent = group->bytes_reduced() - bytes_before;
       bytes_before = group->bytes_reduced();
@@ -270,13 +288,17 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
     m.resident_bytes = current_resident_bytes();
     m.eta_seconds = run_timer.seconds() / (s + 1 - start_step) * (total_steps - s - 1);
     m.skipped_parameters = static_cast<int>(outcome.report.skipped.size());
+    m.phase_seconds = step_phases;
     log->step(m);
     for (const std::string& name : outcome.report.skipped) {
       log->message(
           fmt::format("step {}: non-finite gradient in {}; its update was skipped", s + 1, name));
     }
 #if GALORE_ENABLE_HDF5
-    if (writer && checkpoints->due(s + 1)) checkpoints->write(space, progress);
+    if (writer && checkpoints->due(s + 1)) {
+      const PhaseScope phase(&phases, Phase::Io);
+      checkpoints->write(space, progress);
+    }
 #endif
     if (c.run.consistency_check_interval > 0 && (s + 1) % c.run.consistency_check_interval == 0) {
       check_replicas(fmt::format("after step {}", s + 1));
@@ -298,22 +320,24 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
       break;
     }
     if (c.run.eval_interval > 0 && (s + 1) % c.run.eval_interval == 0 && s + 1 < total_steps) {
-      log->eval({s + 1, evaluate(space, model, loader, eval_windows), summary.unigram_entropy});
+      log->eval({s + 1, timed_evaluation(), summary.unigram_entropy});
     }
   }
 #if GALORE_ENABLE_HDF5
   // Before the final evaluation: after SIGTERM a batch system grants little time.
   if (writer && summary.status != RunSummary::Status::Diverged && c.checkpoint.at_exit &&
       summary.steps_completed > start_step) {
+    const PhaseScope phase(&phases, Phase::Io);
     checkpoints->write(space, progress);
   }
 #endif
 
   summary.final_validation_loss = std::numeric_limits<double>::quiet_NaN();
   if (summary.status != RunSummary::Status::Diverged) {
-    summary.final_validation_loss = evaluate(space, model, loader, eval_windows);
+    summary.final_validation_loss = timed_evaluation();
     log->eval({summary.steps_completed, summary.final_validation_loss, summary.unigram_entropy});
   }
+  run_phases += phases.lap();
   summary.peak_resident_bytes = peak_resident_bytes();
   const MemoryBreakdown estimate = estimated_memory(c, model_config);
   log->message(fmt::format(
@@ -331,6 +355,7 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
       "done: {} ({} steps, {:.1f} s) | validation loss {:.4f} -> {:.4f} | unigram baseline {:.4f}",
       status_name(summary.status), summary.steps_completed, run_timer.seconds(),
       summary.initial_validation_loss, summary.final_validation_loss, summary.unigram_entropy));
+  log->message("time by phase: " + phase_split_line(run_phases));
 
   nlohmann::json json{{"status", status_name(summary.status)},
                       {"message", summary.message},
@@ -342,7 +367,11 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
                       {"final_validation_loss", summary.final_validation_loss},
                       {"unigram_entropy", summary.unigram_entropy},
                       {"peak_resident_bytes", summary.peak_resident_bytes},
-                      {"seconds", run_timer.seconds()}};
+                      {"seconds", run_timer.seconds()},
+                      {"phase_seconds", phase_seconds_json(run_phases)},
+                      {"gemm_peak_flops", peak_flops},
+                      {"flops_per_token", flops_per_token},
+                      {"tokens_per_step", tokens_per_step}};
   if (group != nullptr) {
     log->message(fmt::format(
         "data parallel: gradient bytes sent per rank per step: {} (subspace-refresh steps: {})",
