@@ -127,8 +127,10 @@ def machine():
         pass
     # Other work on the machine lowers both the peak and the step; the ratio suffers less.
     load = os.getloadavg()[0]
+    shared = (" (shared with other work: rates are lower and noisier than on an idle machine)"
+              if load > os.cpu_count() else "")
     return (f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.release()}, "
-            f"load average {load:.1f} at the start")
+            f"load average {load:.1f} at the start{shared}")
 
 
 def plot(rows, path):
