@@ -200,7 +200,10 @@ def main():
                     "Phases are percent of a step's wall time (exclusive, from the built-in phase "
                     "timers; backward includes the fused LM-head + cross-entropy, forward and "
                     "backward, which dominates the small presets); the subspace refresh runs once "
-                    "every update_gap steps, shown for step 1 and amortised.\n\n"
+                    "every update_gap steps, shown for step 1 and amortised. The model FLOPs leave "
+                    "out the optimizer's: GaLore's projection and projection back cost about "
+                    "4 m n r per m x n weight, next to 6 m n per token for forward and backward, "
+                    "so at a few hundred tokens per step the optimizer's share is large.\n\n"
                     + table(rows) + "\n")
         print(f"markdown: {args.markdown}")
         plot(rows, os.path.splitext(args.markdown)[0] + ".png")
