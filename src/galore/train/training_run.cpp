@@ -214,7 +214,7 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   std::uint64_t refresh_step_bytes = 0, plain_step_bytes = 0;  // the largest seen of each kind
 
   if (start_step == 0) {
-    progress.initial_validation_loss = evaluate(space, model, loader, eval_windows);
+    progress.initial_validation_loss = evaluate(space, model, loader, eval_windows, group);
     log->eval({0, progress.initial_validation_loss, summary.unigram_entropy});
   } else if (start_step >= total_steps) {
     log->message(fmt::format("the checkpoint is at step {}, run.steps is {}: nothing to train",
@@ -298,7 +298,8 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
       break;
     }
     if (c.run.eval_interval > 0 && (s + 1) % c.run.eval_interval == 0 && s + 1 < total_steps) {
-      log->eval({s + 1, evaluate(space, model, loader, eval_windows), summary.unigram_entropy});
+      log->eval(
+          {s + 1, evaluate(space, model, loader, eval_windows, group), summary.unigram_entropy});
     }
   }
 #if GALORE_ENABLE_HDF5
@@ -311,7 +312,7 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
 
   summary.final_validation_loss = std::numeric_limits<double>::quiet_NaN();
   if (summary.status != RunSummary::Status::Diverged) {
-    summary.final_validation_loss = evaluate(space, model, loader, eval_windows);
+    summary.final_validation_loss = evaluate(space, model, loader, eval_windows, group);
     log->eval({summary.steps_completed, summary.final_validation_loss, summary.unigram_entropy});
   }
   summary.peak_resident_bytes = peak_resident_bytes();
