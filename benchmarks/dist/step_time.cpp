@@ -16,6 +16,7 @@
 //     --quick       a tiny model, 3 timed steps (smoke test)
 //     --per-layer   per-layer updates (one all-reduce per delivered gradient)
 //     --steps N     timed steps per variant (default 12), after one warm-up step each
+//     --bucket-mib M  standard mode's bucket size (default 25)
 #include "galore/core/error.hpp"
 #include "galore/dist/communicator.hpp"
 #include "galore/optim/optimizer_config.hpp"
@@ -40,6 +41,7 @@ struct Options {
   bool quick = false;
   bool per_layer = false;
   int steps = 12;
+  galore::FullAveraging averaging;  // bucket size of both averaging variants
 };
 
 struct Shape {
@@ -118,10 +120,13 @@ Options parse(int argc, char** argv) {
       o.steps = 3;
     } else if (!std::strcmp(argv[i], "--per-layer")) {
       o.per_layer = true;
+    } else if (!std::strcmp(argv[i], "--bucket-mib") && i + 1 < argc) {
+      o.averaging.bucket_bytes = static_cast<std::size_t>(std::atof(argv[++i]) * 1048576.0);
     } else if (!std::strcmp(argv[i], "--steps") && i + 1 < argc) {
       o.steps = std::max(1, std::atoi(argv[++i]));
     } else {
-      std::fprintf(stderr, "usage: step_time [--quick] [--per-layer] [--steps N]\n");
+      std::fprintf(stderr,
+                   "usage: step_time [--quick] [--per-layer] [--steps N] [--bucket-mib M]\n");
       std::exit(2);
     }
   }
@@ -143,13 +148,14 @@ void run(const Options& options) {
       table_rows(rank * rows, rows, shape.seq, shape.model.vocab_size)};
 
   std::vector<Variant> variants;
-  galore::FullAveraging blocking;
+  galore::FullAveraging blocking = options.averaging;
   blocking.overlap = false;
   variants.push_back(make_variant(world ? "local (no averaging)" : "single process", shape,
                                   options.per_layer, nullptr, {}));
   if (world) {
     variants.push_back(make_variant("blocking", shape, options.per_layer, world.get(), blocking));
-    variants.push_back(make_variant("overlapped", shape, options.per_layer, world.get(), {}));
+    variants.push_back(
+        make_variant("overlapped", shape, options.per_layer, world.get(), options.averaging));
   }
   const ExecSpace space;
   for (int s = 0; s <= options.steps; ++s) {  // step 0: warm-up, not timed

@@ -123,6 +123,17 @@ TEST_CASE("a bucket reducer averages tensors in buckets, completing them in orde
   each->wait(space, 2);
   for (const auto& t : more) CHECK(error_from_mean(t, 2) == 0.0);
   each->wait_all(space);
+
+  // At most 4 buckets in flight: after 10 one-bucket tensors the first 6 hold their average.
+  std::vector<Matrix<float>> ten;
+  for (int i = 0; i < 10; ++i) {
+    ten.push_back(filled(4, 8, world.rank()));
+    each->add(space, ten.back());
+  }
+  CHECK(each->progress(space) >= 6);
+  for (int i = 0; i < 6; ++i) CHECK(error_from_mean(ten[i], 2) == 0.0);
+  each->wait_all(space);
+  for (const auto& t : ten) CHECK(error_from_mean(t, 2) == 0.0);
 }
 
 TEST_CASE("require_identical names the ranks whose checksum differs", "[dist]") {

@@ -27,7 +27,8 @@ class BucketReducer {
  public:
   virtual ~BucketReducer() = default;
 
-  // Queues `tensor` (this rank's values); may start the all-reduce of a bucket.
+  // Queues `tensor` (this rank's values); may start the all-reduce of a bucket, and may first
+  // complete older buckets (an implementation may bound the collectives in flight).
   virtual void add(const ExecSpace& space, const Matrix<float>& tensor) = 0;
   // Starts the all-reduce of the partly filled bucket, if any.
   virtual void flush(const ExecSpace& space) = 0;

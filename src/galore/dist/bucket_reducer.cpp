@@ -17,6 +17,10 @@ using DeviceFloats = Kokkos::View<float*, MemSpace, Kokkos::MemoryTraits<Kokkos:
 
 constexpr bool kHostAccessible = Kokkos::SpaceAccessibility<HostSpace, MemSpace>::accessible;
 
+// Buckets in flight at most: starting another first completes the oldest. Bounds the staging
+// memory to kMaxBucketsInFlight x bucket_bytes while keeping several collectives overlapped.
+constexpr std::size_t kMaxBucketsInFlight = 4;
+
 }  // namespace
 
 MpiBucketReducer::MpiBucketReducer(MPI_Comm comm, std::size_t bucket_bytes,
@@ -46,6 +50,7 @@ void MpiBucketReducer::flush(const ExecSpace& space) {
 }
 
 void MpiBucketReducer::start_open_bucket(const ExecSpace& space) {
+  while (started_.size() >= kMaxBucketsInFlight) wait_front(space);
   Bucket b = std::move(open_);
   open_ = Bucket();
   if (kHostAccessible && b.tensors.size() == 1) {
@@ -115,12 +120,16 @@ void MpiBucketReducer::wait(const ExecSpace& space, std::size_t count) {
   }
   while (completed_ < count) {
     if (started_.empty()) start_open_bucket(space);  // the tensor waited for is still queued
-    Bucket& b = started_.front();
-    check_mpi(
-        MPI_Waitall(static_cast<int>(b.requests.size()), b.requests.data(), MPI_STATUSES_IGNORE),
-        "MPI_Waitall");
-    finish_front(space);
+    wait_front(space);
   }
+}
+
+void MpiBucketReducer::wait_front(const ExecSpace& space) {
+  Bucket& b = started_.front();
+  check_mpi(
+      MPI_Waitall(static_cast<int>(b.requests.size()), b.requests.data(), MPI_STATUSES_IGNORE),
+      "MPI_Waitall");
+  finish_front(space);
 }
 
 void MpiBucketReducer::wait_all(const ExecSpace& space) {

@@ -1,7 +1,9 @@
 // The MPI BucketReducer (galore/core/process_group.hpp): each bucket is one MPI_Iallreduce (sum)
 // on host memory, scaled by 1/ranks when it completes. A bucket of one tensor in host-accessible
 // memory is reduced in place; several tensors, or device memory, are packed into a staging
-// buffer, and the buffers are reused from bucket to bucket and from step to step.
+// buffer, and the buffers are reused from bucket to bucket and from step to step. At most 4
+// buckets are in flight (starting a fifth completes the oldest), so the staging memory stays
+// under 4 x bucket_bytes.
 #pragma once
 
 #include "galore/core/process_group.hpp"
@@ -39,6 +41,7 @@ class MpiBucketReducer final : public BucketReducer {
   };
 
   void start_open_bucket(const ExecSpace& space);
+  void wait_front(const ExecSpace& space);    // completes the oldest bucket in flight
   void finish_front(const ExecSpace& space);  // the oldest bucket's collective has completed
 
   MPI_Comm comm_;
