@@ -134,6 +134,20 @@ TEST_CASE("a bucket reducer averages tensors in buckets, completing them in orde
   for (int i = 0; i < 6; ++i) CHECK(error_from_mean(ten[i], 2) == 0.0);
   each->wait_all(space);
   for (const auto& t : ten) CHECK(error_from_mean(t, 2) == 0.0);
+
+  // The first bucket of a sequence holds at most 1 MiB, the others bucket_bytes (here 4 MiB):
+  // 0.5 MiB tensors start the first bucket after two, the next after eight more.
+  const auto large = world.make_bucket_reducer(std::size_t{4} << 20);
+  std::vector<Matrix<float>> halves;
+  const std::uint64_t before_large = world.bytes_reduced();
+  for (int i = 0; i < 10; ++i) {
+    halves.push_back(filled(512, 256, world.rank()));
+    large->add(space, halves.back());
+    const std::uint64_t started = world.bytes_reduced() - before_large;
+    CHECK(started == (i < 1 ? 0 : i < 9 ? 1 : 5) * (std::uint64_t{1} << 20));
+  }
+  large->wait_all(space);
+  for (const auto& t : halves) CHECK(error_from_mean(t, 2) == 0.0);
 }
 
 TEST_CASE("require_identical names the ranks whose checksum differs", "[dist]") {

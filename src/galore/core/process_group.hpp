@@ -19,7 +19,9 @@ namespace galore {
 // backward pass). Tensors are packed, in the order they are added, into buckets of at most
 // `bucket_bytes` (a larger tensor is a bucket of its own); a bucket's all-reduce starts as soon
 // as the next tensor does not fit, when it alone fills the bucket (always with bucket_bytes 0), or
-// on flush(). A tensor must not be read or written between add() and the wait() that covers it;
+// on flush(). The first bucket of each sequence holds at most min(bucket_bytes, 1 MiB), so that
+// communication starts early in the backward pass (PyTorch DDP does the same). A tensor must not
+// be read or written between add() and the wait() that covers it;
 // a completed tensor holds the mean exactly as ProcessGroup::average would leave it.
 //
 // Collective: all ranks add tensors of the same sizes in the same order.

@@ -21,6 +21,9 @@ constexpr bool kHostAccessible = Kokkos::SpaceAccessibility<HostSpace, MemSpace>
 // memory to kMaxBucketsInFlight x bucket_bytes while keeping several collectives overlapped.
 constexpr std::size_t kMaxBucketsInFlight = 4;
 
+// The first bucket of a sequence (see process_group.hpp).
+constexpr std::size_t kFirstBucketFloats = (std::size_t{1} << 20) / sizeof(float);
+
 }  // namespace
 
 MpiBucketReducer::MpiBucketReducer(MPI_Comm comm, std::size_t bucket_bytes,
@@ -35,14 +38,18 @@ MpiBucketReducer::~MpiBucketReducer() {
   }
 }
 
+std::size_t MpiBucketReducer::open_capacity() const {
+  return buckets_started_ == 0 ? std::min(capacity_floats_, kFirstBucketFloats) : capacity_floats_;
+}
+
 void MpiBucketReducer::add(const ExecSpace& space, const Matrix<float>& tensor) {
-  if (!open_.tensors.empty() && open_.floats + tensor.span() > capacity_floats_) {
+  if (!open_.tensors.empty() && open_.floats + tensor.span() > open_capacity()) {
     start_open_bucket(space);
   }
   open_.tensors.push_back(tensor);
   open_.floats += tensor.span();
   ++added_;
-  if (open_.floats >= capacity_floats_) start_open_bucket(space);
+  if (open_.floats >= open_capacity()) start_open_bucket(space);
 }
 
 void MpiBucketReducer::flush(const ExecSpace& space) {
@@ -80,6 +87,7 @@ void MpiBucketReducer::start_open_bucket(const ExecSpace& space) {
   } while (done < b.floats);
   bytes_reduced_ += b.floats * sizeof(float);
   started_.push_back(std::move(b));
+  ++buckets_started_;
 }
 
 void MpiBucketReducer::finish_front(const ExecSpace& space) {
@@ -135,7 +143,7 @@ void MpiBucketReducer::wait_front(const ExecSpace& space) {
 void MpiBucketReducer::wait_all(const ExecSpace& space) {
   flush(space);
   wait(space, added_);
-  added_ = completed_ = 0;
+  added_ = completed_ = buckets_started_ = 0;
 }
 
 }  // namespace galore::dist

@@ -40,6 +40,7 @@ class MpiBucketReducer final : public BucketReducer {
     std::vector<MPI_Request> requests;
   };
 
+  std::size_t open_capacity() const;  // floats the bucket being filled may hold
   void start_open_bucket(const ExecSpace& space);
   void wait_front(const ExecSpace& space);    // completes the oldest bucket in flight
   void finish_front(const ExecSpace& space);  // the oldest bucket's collective has completed
@@ -51,8 +52,9 @@ class MpiBucketReducer final : public BucketReducer {
   Bucket open_;                 // being filled, not started
   std::deque<Bucket> started_;  // collectives in flight, oldest first
   std::vector<std::vector<float>> spare_staging_;
-  std::size_t added_ = 0;      // tensors added in this sequence
-  std::size_t completed_ = 0;  // of which hold their average
+  std::size_t added_ = 0;            // tensors added in this sequence
+  std::size_t completed_ = 0;        // of which hold their average
+  std::size_t buckets_started_ = 0;  // in this sequence
 };
 
 }  // namespace galore::dist

@@ -15,8 +15,8 @@
 //   full averaging (clipping on, or a non-GaLore optimizer): the all-reduces overlap the backward
 //     pass of the last micro-batch (GradientMode::Deliver reports each gradient as soon as it is
 //     final). Standard mode packs the gradients, in the order they complete, into 25 MiB buckets
-//     and starts each bucket's non-blocking all-reduce when it is full; the step waits for all of
-//     them before clipping and updating. Per-layer mode starts one all-reduce per delivered
+//     (the first 1 MiB) and starts each bucket's non-blocking all-reduce when it is full; the
+//     step waits for all of them before clipping and updating. Per-layer mode starts one all-reduce per delivered
 //     gradient and clips, updates and frees each gradient, in delivery order, once its average
 //     has arrived. At most 2 delivered gradients wait at a time (the oldest is waited for when a
 //     third arrives), so besides the gradients the backward pass is still computing (one, or
