@@ -16,15 +16,16 @@
 //     pass of the last micro-batch (GradientMode::Deliver reports each gradient as soon as it is
 //     final). Standard mode packs the gradients, in the order they complete, into 25 MiB buckets
 //     (the first 1 MiB) and starts each bucket's non-blocking all-reduce when it is full; the
-//     step waits for all of them before clipping and updating. Per-layer mode starts one all-reduce per delivered
-//     gradient and clips, updates and frees each gradient, in delivery order, once its average
-//     has arrived. At most 2 delivered gradients wait at a time (the oldest is waited for when a
-//     third arrives), so besides the gradients the backward pass is still computing (one, or
-//     q/k/v and gate/up together) a rank holds at most two, never the whole model's gradients.
-//     The collectives progress whenever a gradient is delivered. Clipping measures the global norm
-//     of the averaged gradients, exactly. FullAveraging::overlap = false instead averages after the
-//     backward pass (standard) or before each update (per-layer): the same values, kept as the
-//     baseline of the overlap benchmark and tests.
+//     step waits for all of them before clipping and updating. Per-layer mode starts one
+//     all-reduce per delivered gradient and clips, updates and frees each gradient, in delivery
+//     order, once its average has arrived. At most 2 delivered gradients wait at a time (the
+//     oldest is waited for when a third arrives), so besides the gradients the backward pass is
+//     still computing (one, or q/k/v and gate/up together) a rank holds at most two, never the
+//     whole model's gradients. The collectives progress whenever a gradient is delivered.
+//     Clipping measures the global norm of the averaged gradients, exactly.
+//     FullAveraging::overlap = false instead averages after the backward pass (standard) or
+//     before each update (per-layer): the same values, kept as the baseline of the overlap
+//     benchmark and tests.
 //   projected averaging (a GaLore optimizer with grad_clip = 0): the optimizer averages the
 //     low-rank projected gradients (Optimizer::set_gradient_averaging), which sends
 //     r max(m, n) instead of m n floats per projected weight. These are blocking collectives
