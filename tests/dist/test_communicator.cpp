@@ -82,6 +82,74 @@ TEST_CASE("average and average_bucketed give the mean over the ranks", "[dist]")
   CHECK(value == 2.75);
 }
 
+TEST_CASE("a bucket reducer averages tensors in buckets, completing them in order", "[dist]") {
+  galore::dist::Communicator world;
+  REQUIRE(world.size() == 2);
+  const ExecSpace space;
+  // 128-byte buckets: [15 + 14 floats] (started when the 1600-float tensor does not fit),
+  // [1600] (alone over the capacity: started at once), [3] (started by flush or wait).
+  const std::vector<Matrix<float>> tensors{filled(3, 5, world.rank()), filled(7, 2, world.rank()),
+                                           filled(40, 40, world.rank()),
+                                           filled(1, 3, world.rank())};
+  const auto reducer = world.make_bucket_reducer(128);
+  const std::uint64_t before = world.bytes_reduced();
+  for (int round = 0; round < 2; ++round) {  // wait_all starts a new sequence: the same again
+    INFO("round " << round);
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      if (round == 1)
+        Kokkos::deep_copy(tensors[i],
+                          filled(tensors[i].extent(0), tensors[i].extent(1), world.rank()));
+      reducer->add(space, tensors[i]);
+      CHECK(reducer->progress(space) <= i);  // the tensor just added is in flight or queued
+    }
+    // The first three are in two buckets in flight; the last one is still queued.
+    reducer->wait(space, 3);
+    CHECK(reducer->progress(space) == 3);  // the last bucket has not started
+    for (std::size_t i = 0; i < 3; ++i) CHECK(error_from_mean(tensors[i], 2) == 0.0);
+    CHECK(world.bytes_reduced() - before == (round * 1632 + 1629) * sizeof(float));
+    reducer->wait_all(space);
+    CHECK(error_from_mean(tensors[3], 2) == 0.0);
+    CHECK(world.bytes_reduced() - before == (round + 1) * 1632 * sizeof(float));
+    CHECK(reducer->progress(space) == 0);  // a new sequence
+  }
+  CHECK_THROWS_AS(reducer->wait(space, 1), galore::Error);  // nothing added yet
+
+  // Bucket size 0: every tensor is its own collective, started at once (per-layer mode).
+  const auto each = world.make_bucket_reducer(0);
+  const std::vector<Matrix<float>> more{filled(2, 2, world.rank()), filled(5, 3, world.rank())};
+  const std::uint64_t before_each = world.bytes_reduced();
+  for (const auto& t : more) each->add(space, t);
+  CHECK(world.bytes_reduced() - before_each == 19 * sizeof(float));  // both started
+  each->wait(space, 2);
+  for (const auto& t : more) CHECK(error_from_mean(t, 2) == 0.0);
+  each->wait_all(space);
+
+  // At most 4 buckets in flight: after 10 one-bucket tensors the first 6 hold their average.
+  std::vector<Matrix<float>> ten;
+  for (int i = 0; i < 10; ++i) {
+    ten.push_back(filled(4, 8, world.rank()));
+    each->add(space, ten.back());
+  }
+  CHECK(each->progress(space) >= 6);
+  for (int i = 0; i < 6; ++i) CHECK(error_from_mean(ten[i], 2) == 0.0);
+  each->wait_all(space);
+  for (const auto& t : ten) CHECK(error_from_mean(t, 2) == 0.0);
+
+  // The first bucket of a sequence holds at most 1 MiB, the others bucket_bytes (here 4 MiB):
+  // 0.5 MiB tensors start the first bucket after two, the next after eight more.
+  const auto large = world.make_bucket_reducer(std::size_t{4} << 20);
+  std::vector<Matrix<float>> halves;
+  const std::uint64_t before_large = world.bytes_reduced();
+  for (int i = 0; i < 10; ++i) {
+    halves.push_back(filled(512, 256, world.rank()));
+    large->add(space, halves.back());
+    const std::uint64_t started = world.bytes_reduced() - before_large;
+    CHECK(started == (i < 1 ? 0 : i < 9 ? 1 : 5) * (std::uint64_t{1} << 20));
+  }
+  large->wait_all(space);
+  for (const auto& t : halves) CHECK(error_from_mean(t, 2) == 0.0);
+}
+
 TEST_CASE("require_identical names the ranks whose checksum differs", "[dist]") {
   galore::dist::Communicator world;
   CHECK_NOTHROW(world.require_identical(42, "weights"));

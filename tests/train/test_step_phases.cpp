@@ -8,6 +8,7 @@
 #include "train/training_fixtures.hpp"
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -23,6 +24,29 @@ using Clock = std::chrono::steady_clock;
 
 // One process that takes its time: every collective sleeps 1 ms (so communication time is known
 // to be at least 1 ms per call) and leaves the data as it is (the mean over one rank).
+void slow_collective(int& calls) {
+  ++calls;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+// Its non-blocking averaging: each tensor holds its mean (itself) once added.
+class SlowSingleRankReducer final : public galore::BucketReducer {
+ public:
+  explicit SlowSingleRankReducer(int& calls) : calls_(calls) {}
+  void add(const galore::ExecSpace&, const galore::Matrix<float>&) override {
+    slow_collective(calls_);
+    ++added_;
+  }
+  void flush(const galore::ExecSpace&) override {}
+  std::size_t progress(const galore::ExecSpace&) override { return added_; }
+  void wait(const galore::ExecSpace&, std::size_t) override {}
+  void wait_all(const galore::ExecSpace&) override { added_ = 0; }
+
+ private:
+  int& calls_;
+  std::size_t added_ = 0;
+};
+
 class SlowSingleRank final : public galore::ProcessGroup {
  public:
   int rank() const override { return 0; }
@@ -31,6 +55,9 @@ class SlowSingleRank final : public galore::ProcessGroup {
   void average_bucketed(const galore::ExecSpace&, const std::vector<galore::Matrix<float>>&,
                         std::size_t) override {
     wait();
+  }
+  std::unique_ptr<galore::BucketReducer> make_bucket_reducer(std::size_t) override {
+    return std::make_unique<SlowSingleRankReducer>(calls);
   }
   double sum(double value) override {
     wait();
@@ -44,10 +71,7 @@ class SlowSingleRank final : public galore::ProcessGroup {
   int calls = 0;
 
  private:
-  void wait() {
-    ++calls;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  void wait() { slow_collective(calls); }
 };
 
 struct TimedStep {

@@ -1,6 +1,8 @@
 #include "galore/dist/communicator.hpp"
 
 #include "galore/core/error.hpp"
+#include "galore/dist/bucket_reducer.hpp"
+#include "galore/dist/mpi_error.hpp"
 
 #include <fmt/format.h>
 
@@ -12,14 +14,6 @@
 namespace galore::dist {
 namespace {
 
-void check(int code, const char* call) {
-  if (code == MPI_SUCCESS) return;
-  char text[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  MPI_Error_string(code, text, &length);
-  throw Error(fmt::format("{} failed: {}", call, std::string(text, length)));
-}
-
 bool mpi_active() {
   int initialized = 0, finalized = 0;
   MPI_Initialized(&initialized);
@@ -27,14 +21,11 @@ bool mpi_active() {
   return initialized && !finalized;
 }
 
-// MPI counts are int: larger payloads go in chunks.
-constexpr std::size_t kMaxChunk = static_cast<std::size_t>(std::numeric_limits<int>::max());
-
 }  // namespace
 
 MpiSession::MpiSession(int& argc, char**& argv) {
   int provided = 0;
-  check(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+  check_mpi(MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
 }
 
 MpiSession::~MpiSession() {
@@ -42,14 +33,15 @@ MpiSession::~MpiSession() {
 }
 
 Communicator::Communicator(MPI_Comm comm) : comm_(comm) {
-  check(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
-  check(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
+  check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
 }
 
 void Communicator::average_host(float* data, std::size_t count) {
-  for (std::size_t done = 0; done < count; done += kMaxChunk) {
-    const int n = static_cast<int>(std::min(kMaxChunk, count - done));
-    check(MPI_Allreduce(MPI_IN_PLACE, data + done, n, MPI_FLOAT, MPI_SUM, comm_), "MPI_Allreduce");
+  for (std::size_t done = 0; done < count; done += kMaxMpiCount) {
+    const int n = static_cast<int>(std::min(kMaxMpiCount, count - done));
+    check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + done, n, MPI_FLOAT, MPI_SUM, comm_),
+              "MPI_Allreduce");
   }
   const float inverse = 1.0f / static_cast<float>(size_);
   for (std::size_t i = 0; i < count; ++i) data[i] *= inverse;
@@ -110,30 +102,34 @@ void Communicator::average_bucketed(const ExecSpace& space,
   }
 }
 
+std::unique_ptr<BucketReducer> Communicator::make_bucket_reducer(std::size_t bucket_bytes) {
+  return std::make_unique<MpiBucketReducer>(comm_, bucket_bytes, bytes_reduced_);
+}
+
 double Communicator::sum(double value) {
   double total = 0;
-  check(MPI_Allreduce(&value, &total, 1, MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce");
+  check_mpi(MPI_Allreduce(&value, &total, 1, MPI_DOUBLE, MPI_SUM, comm_), "MPI_Allreduce");
   return total;
 }
 
 bool Communicator::any(bool value) {
   int local = value ? 1 : 0, result = 0;
-  check(MPI_Allreduce(&local, &result, 1, MPI_INT, MPI_MAX, comm_), "MPI_Allreduce");
+  check_mpi(MPI_Allreduce(&local, &result, 1, MPI_INT, MPI_MAX, comm_), "MPI_Allreduce");
   return result != 0;
 }
 
 void Communicator::broadcast_host(void* data, std::size_t bytes) {
   auto* p = static_cast<char*>(data);
-  for (std::size_t done = 0; done < bytes; done += kMaxChunk) {
-    const int n = static_cast<int>(std::min(kMaxChunk, bytes - done));
-    check(MPI_Bcast(p + done, n, MPI_BYTE, 0, comm_), "MPI_Bcast");
+  for (std::size_t done = 0; done < bytes; done += kMaxMpiCount) {
+    const int n = static_cast<int>(std::min(kMaxMpiCount, bytes - done));
+    check_mpi(MPI_Bcast(p + done, n, MPI_BYTE, 0, comm_), "MPI_Bcast");
   }
 }
 
 void Communicator::require_identical(std::uint64_t checksum, const std::string& what) {
   std::vector<std::uint64_t> all(static_cast<std::size_t>(size_));
-  check(MPI_Allgather(&checksum, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, comm_),
-        "MPI_Allgather");
+  check_mpi(MPI_Allgather(&checksum, 1, MPI_UINT64_T, all.data(), 1, MPI_UINT64_T, comm_),
+            "MPI_Allgather");
   std::string differing;
   for (int r = 1; r < size_; ++r) {
     if (all[r] != all[0])
@@ -145,7 +141,7 @@ void Communicator::require_identical(std::uint64_t checksum, const std::string& 
   }
 }
 
-void Communicator::barrier() { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+void Communicator::barrier() { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
 
 int world_rank() {
   if (!mpi_active()) return -1;

@@ -8,6 +8,8 @@
 #include <mpi.h>
 
 #include <cstdint>
+#include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,7 @@ class Communicator final : public ProcessGroup {
   void average(const ExecSpace& space, const Matrix<float>& tensor) override;
   void average_bucketed(const ExecSpace& space, const std::vector<Matrix<float>>& tensors,
                         std::size_t bucket_bytes) override;
+  std::unique_ptr<BucketReducer> make_bucket_reducer(std::size_t bucket_bytes) override;
   double sum(double value) override;
   bool any(bool value) override;
   void broadcast_host(void* data, std::size_t bytes) override;
@@ -49,6 +52,9 @@ class Communicator final : public ProcessGroup {
   std::uint64_t bytes_reduced_ = 0;
   std::vector<float> bucket_;
 };
+
+// MPI counts are int: larger payloads go in chunks of at most this many elements.
+constexpr std::size_t kMaxMpiCount = static_cast<std::size_t>(std::numeric_limits<int>::max());
 
 // The rank of MPI_COMM_WORLD, or -1 when MPI is not initialised.
 int world_rank();

@@ -38,7 +38,8 @@ struct MemoryEstimate {
 };
 
 // Accumulate: add every gradient into p.grad (micro-batch accumulation). Deliver: also call the
-// callback with each parameter as soon as its gradient is complete (per-layer optimizer updates).
+// callback with each parameter as soon as its gradient is complete (per-layer optimizer updates;
+// starting a gradient's data-parallel all-reduce while the backward pass goes on).
 enum class GradientMode { Accumulate, Deliver };
 
 template <class T>

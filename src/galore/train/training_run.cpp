@@ -150,7 +150,7 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   const config::LrSchedule schedule = config::lr_schedule(c);
   const auto timed_evaluation = [&] {
     const PhaseScope phase(&phases, Phase::Evaluation);
-    return evaluate(space, model, loader, eval_windows);
+    return evaluate(space, model, loader, eval_windows, timed_group ? &*timed_group : nullptr);
   };
 
   // Resuming happens before the log exists (it decides whether metrics.jsonl is continued).
