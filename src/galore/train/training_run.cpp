@@ -4,6 +4,7 @@
 #include "galore/model/llama_model.hpp"
 #include "galore/optim/optimizer.hpp"
 #include "galore/train/batch_loader.hpp"
+#include "galore/train/batch_recorder.hpp"
 #include "galore/train/evaluation.hpp"
 #include "galore/train/memory_accounting.hpp"
 #include "galore/train/progress_log.hpp"
@@ -170,6 +171,10 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
     throw ConfigError("checkpoint.resume = \"" + c.checkpoint.resume +
                       "\": this build has no HDF5, so it has no checkpoints to resume");
   }
+  if (c.checkpoint.at_start) {
+    throw ConfigError(
+        "checkpoint.at_start = true: this build has no HDF5, so it has no checkpoints");
+  }
   report("checkpoints: none (this build has no HDF5)");
 #endif
   const std::int64_t start_step = progress.step;
@@ -213,6 +218,14 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   std::uint64_t bytes_before = group != nullptr ? group->bytes_reduced() : 0;
   std::uint64_t refresh_step_bytes = 0, plain_step_bytes = 0;  // the largest seen of each kind
 
+#if GALORE_ENABLE_HDF5
+  if (writer && start_step == 0 && c.checkpoint.at_start) checkpoints->write(space, progress);
+#endif
+  std::optional<BatchRecorder> recorder;
+  if (writer && !c.run.record_batches.empty()) {
+    recorder.emplace((out_dir / c.run.record_batches).string(), total_steps - start_step,
+                     accumulation, c.batch.micro_batch, seq);
+  }
   if (start_step == 0) {
     progress.initial_validation_loss = evaluate(space, model, loader, eval_windows);
     log->eval({0, progress.initial_validation_loss, summary.unigram_entropy});
@@ -233,10 +246,11 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   for (std::int64_t s = start_step; s < total_steps; ++s) {
     Kokkos::Timer step_timer;
     const double lr = schedule.at(s);
-    const StepOutcome outcome =
-        train_step.run(space, s, static_cast<float>(lr), loader.next(sampler, rank, ranks));
+    const std::vector<MicroBatch>& batches = loader.next(sampler, rank, ranks);
+    const StepOutcome outcome = train_step.run(space, s, static_cast<float>(lr), batches);
     space.fence();
     const double seconds = step_timer.seconds();
+    if (recorder) recorder->record(batches);  // outside the timed step
     if (group != nullptr) {
       const std::uint64_t sent = group->bytes_reduced() - bytes_before;
       bytes_before = group->bytes_reduced();
