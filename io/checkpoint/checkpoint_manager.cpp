@@ -39,7 +39,7 @@ std::optional<TrainProgress> CheckpointManager<T>::resume(const ExecSpace& space
   if (c.resume == "none") {
     // A fresh run: an earlier run's checkpoints here would be pruned with (or resumed instead
     // of) this run's, so they are moved aside, not deleted.
-    const bool writes = c.interval_steps > 0 || c.interval_minutes > 0 || c.at_exit;
+    const bool writes = c.interval_steps > 0 || c.interval_minutes > 0 || c.at_exit || c.at_start;
     if (writes && !existing.empty()) {
       const std::string aside = set_aside_checkpoints(directory_);
       report_(fmt::format(

@@ -193,6 +193,12 @@ std::vector<ConfigKey> make_keys() {
           "Data parallelism (mpiexec): steps between checks that every rank holds identical "
           "weights (a checksum; a mismatch stops the run naming the ranks); 0: only after resume.",
           [](RunConfig & c) -> auto& { return c.run.consistency_check_interval; }),
+      text_key(
+          T::string, "run.record_batches", "", true,
+          "NumPy file (relative: inside run.output_dir) recording the token windows each step "
+          "of this process trains on: int32 [steps, micro-batches, micro_batch, seq_len + 1], "
+          "inputs [..., :-1], targets [..., 1:] (rank 0's share under mpiexec); empty: off.",
+          [](RunConfig & c) -> auto& { return c.run.record_batches; }),
       // [checkpoint]
       integer_key(
           "checkpoint.interval_steps", 1000, closed(0, 1e12),
@@ -217,6 +223,11 @@ std::vector<ConfigKey> make_keys() {
           "Write a checkpoint when the run completes or stops (SIGINT, SIGTERM, "
           "run.session_steps).",
           [](RunConfig & c) -> auto& { return c.checkpoint.at_exit; }),
+      boolean_key(
+          "checkpoint.at_start", false,
+          "Write a checkpoint of the initial weights (step 0) before a fresh run's first step, "
+          "e.g. for galore-train --export-weights.",
+          [](RunConfig & c) -> auto& { return c.checkpoint.at_start; }),
       // [data]
       text_key(
           T::path, "data.source", "builtin:lorenz96", false,

@@ -63,6 +63,7 @@ struct RunSection {
   std::int64_t log_interval{};
   std::int64_t session_steps{};  // 0: no limit; else stop (and checkpoint) after this many steps
   std::int64_t consistency_check_interval{};  // data parallelism: steps between weight checks
+  std::string record_batches;                 // .npy of every step's token windows; empty: off
 };
 
 struct CheckpointSection {
@@ -71,6 +72,7 @@ struct CheckpointSection {
   std::int64_t keep_last{};
   std::string resume;  // none | auto | path of a checkpoint file
   bool at_exit{};      // checkpoint when the run completes or is stopped
+  bool at_start{};     // checkpoint the initial weights (step 0) of a fresh run
 };
 
 struct DataSection {

@@ -1,17 +1,26 @@
 // A whole galore-train run through the library entry point: the validation loss falls, bad
-// configurations are refused before any work, divergence and stop requests end the run cleanly.
+// configurations are refused before any work, divergence and stop requests end the run cleanly,
+// the batches and initial weights can be recorded for another implementation to replay.
 #include "catch.hpp"
 
 #include "galore/core/error.hpp"
 #include "galore/train/training_run.hpp"
+#include "io/data/open_token_source.hpp"
+#include "io/data/window_sampler.hpp"
+#if GALORE_ENABLE_HDF5
+#include "io/checkpoint/weight_export.hpp"
+#endif
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -131,3 +140,68 @@ TEST_CASE("a stop request finishes the current step and returns", "[training_run
   CHECK(s.steps_completed == 1);
   CHECK(summary_file(config)["status"] == "stopped");
 }
+
+// run.record_batches: the .npy holds, step by step, the windows the sampler hands out (recomputed
+// here from the sampler itself), targets being the inputs shifted by one.
+TEST_CASE("the batches of every step are recorded as a .npy array", "[training_run][record]") {
+  auto config = tiny_run("record");
+  config.run.steps = 3;
+  config.batch.micro_batch = 4;
+  config.batch.global_batch = 8;  // two micro-batches per step
+  config.run.record_batches = "batches.npy";
+  std::atomic<bool> stop{false};
+  std::ostringstream console;
+  REQUIRE(galore::run_training(config, stop, console, false).steps_completed == 3);
+
+  std::ifstream in(fs::path(config.run.output_dir) / "batches.npy", std::ios::binary);
+  std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(file.size() > 10);
+  CHECK(file.compare(0, 8, std::string("\x93NUMPY\x01\x00", 8)) == 0);
+  const std::size_t header_bytes =
+      10 + static_cast<unsigned char>(file[8]) + 256 * static_cast<unsigned char>(file[9]);
+  CHECK(header_bytes % 64 == 0);
+  const std::string header = file.substr(10, header_bytes - 10);
+  CHECK(header.find("'descr': '<i4'") != std::string::npos);
+  CHECK(header.find("'shape': (3, 2, 4, 65)") != std::string::npos);
+  CHECK(header.back() == '\n');
+  const std::size_t values = 3 * 2 * 4 * 65;
+  REQUIRE(file.size() == header_bytes + values * sizeof(std::int32_t));
+  std::vector<std::int32_t> recorded(values);
+  std::memcpy(recorded.data(), file.data() + header_bytes, file.size() - header_bytes);
+
+  galore::data::DataSpec spec;
+  spec.source = config.data.source;
+  const auto split = galore::data::open_train_validation(spec);
+  galore::data::RandomWindowSampler sampler(split.train, 64, config.run.seed);
+  std::vector<std::int32_t> inputs(64), targets(64);
+  for (std::size_t window = 0; window < 3 * 2 * 4; ++window) {
+    sampler.next_batch(1, inputs.data(), targets.data());
+    const std::int32_t* row = recorded.data() + window * 65;
+    INFO("window " << window);
+    CHECK(std::equal(inputs.begin(), inputs.end(), row));
+    CHECK(std::equal(targets.begin(), targets.end(), row + 1));
+  }
+}
+
+#if GALORE_ENABLE_HDF5
+TEST_CASE("checkpoint.at_start writes the initial weights as step 0", "[training_run][record]") {
+  auto config = tiny_run("at-start");
+  config.run.steps = 2;
+  config.checkpoint.at_start = true;
+  config.checkpoint.interval_steps = 0;
+  config.checkpoint.at_exit = false;
+  std::atomic<bool> stop{false};
+  std::ostringstream console;
+  REQUIRE(galore::run_training(config, stop, console, false).steps_completed == 2);
+  const fs::path checkpoints = fs::path(config.run.output_dir) / "checkpoints";
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(checkpoints)) {
+    names.push_back(entry.path().filename().string());
+  }
+  REQUIRE(names == std::vector<std::string>{"step-000000000000.h5"});
+  const auto exported = galore::checkpoint::export_weights(
+      (checkpoints / names[0]).string(), (fs::path(config.run.output_dir) / "hf").string());
+  CHECK(exported.step == 0);
+  CHECK(exported.tensors == 2 * 9 + 3);  // per layer 7 projections + 2 norms; embed, norm, head
+}
+#endif

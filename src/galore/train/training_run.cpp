@@ -5,6 +5,7 @@
 #include "galore/model/llama_model.hpp"
 #include "galore/optim/optimizer.hpp"
 #include "galore/train/batch_loader.hpp"
+#include "galore/train/batch_recorder.hpp"
 #include "galore/train/evaluation.hpp"
 #include "galore/train/memory_accounting.hpp"
 #include "galore/train/progress_log.hpp"
@@ -181,6 +182,10 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
     throw ConfigError("checkpoint.resume = \"" + c.checkpoint.resume +
                       "\": this build has no HDF5, so it has no checkpoints to resume");
   }
+  if (c.checkpoint.at_start) {
+    throw ConfigError(
+        "checkpoint.at_start = true: this build has no HDF5, so it has no checkpoints");
+  }
   report("checkpoints: none (this build has no HDF5)");
 #endif
   const std::int64_t start_step = progress.step;
@@ -224,6 +229,14 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   std::uint64_t bytes_before = group != nullptr ? group->bytes_reduced() : 0;
   std::uint64_t refresh_step_bytes = 0, plain_step_bytes = 0;  // the largest seen of each kind
 
+#if GALORE_ENABLE_HDF5
+  if (writer && start_step == 0 && c.checkpoint.at_start) checkpoints->write(space, progress);
+#endif
+  std::optional<BatchRecorder> recorder;
+  if (writer && !c.run.record_batches.empty()) {
+    recorder.emplace((out_dir / c.run.record_batches).string(), total_steps - start_step,
+                     accumulation, c.batch.micro_batch, seq);
+  }
   phases.lap();  // setup (building, resuming, the GEMM peak) is not part of the run's split
   PhaseSeconds run_phases;
   if (start_step == 0) {
@@ -253,6 +266,10 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
     const StepOutcome outcome = train_step.run(space, s, static_cast<float>(lr), micro_batches);
     space.fence();
     const double seconds = step_timer.seconds();
+    if (recorder) {  // not part of the step's tokens/s
+      const PhaseScope phase(&phases, Phase::Io);
+      recorder->record(micro_batches);
+    }
     const PhaseSeconds step_phases = phases.lap();
     run_phases += step_phases;
     if (group != nullptr) {
