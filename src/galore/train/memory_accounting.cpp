@@ -171,6 +171,12 @@ MemoryBreakdown estimate_training_memory(const MemoryQuery& q) {
     if (side == ProjectionSide::Both) s += std::max(q.rank * w.cols, w.rows * q.rank);
     scratch = std::max(scratch, s);
   }
+  if (!lora) {
+    // The model's backward pass completes gate and up together, and q, k and v together
+    // (model/decoder_block.cpp): per-layer updates release them together.
+    const std::int64_t h = q.model.hidden_size, i = q.model.intermediate_size;
+    largest_gradient = std::max({largest_gradient, 2 * i * h, 3 * h * h});
+  }
   out.gradients = (q.per_layer ? largest_gradient : total_gradient) * q.gradient_bytes;
 
   const MemoryEstimate model = LlamaModel<float>::estimate_memory(q.model, q.batch, q.seq, q.bf16,

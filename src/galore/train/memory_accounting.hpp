@@ -5,7 +5,8 @@
 // Components:
 //   weights              every parameter in the weight dtype (LoRA: frozen base + adapters)
 //   gradients            trainable gradients; with per-layer updates only the largest single
-//                        weight's gradient exists at a time
+//                        weight's gradient (or gate + up, or q + k + v, completed together by
+//                        the backward pass) exists at a time
 //   optimizer_states     moments (fp32/bf16 or 8-bit codes) on full or projected shapes
 //   projection_matrices  GaLore P/Q in the weight dtype
 //   quantization_scales  one fp32 absmax per block of 8-bit state

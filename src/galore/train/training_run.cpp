@@ -6,8 +6,10 @@
 #include "galore/train/batch_loader.hpp"
 #include "galore/train/evaluation.hpp"
 #include "galore/train/memory_accounting.hpp"
+#include "galore/train/memory_report.hpp"
 #include "galore/train/progress_log.hpp"
 #include "galore/train/resident_memory.hpp"
+#include "galore/train/step_progress.hpp"
 #include "galore/train/train_step.hpp"
 #include "galore/train/training_flops.hpp"
 #include "galore/train/weight_checksum.hpp"
@@ -107,7 +109,8 @@ void keep_metrics_up_to(const fs::path& path, std::int64_t step) {
   write_text_file(path, kept);
 }
 
-std::string mib(std::int64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576.0); }
+// Steps expected to take longer than this report their progress while they run.
+constexpr double kProgressSeconds = 10.0;
 
 template <class T>
 RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
@@ -228,10 +231,23 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
                                        ? std::min(total_steps, start_step + c.run.session_steps)
                                        : total_steps;
 
+  StepProgress step_progress(*log, static_cast<int>(model.parameters().size()), kProgressSeconds);
+  optimizer.set_update_observer([&](const std::string& name, bool refreshed) {
+    step_progress.parameter_updated(name, refreshed);
+  });
+  const double forward_backward_seconds = tokens_per_step * flops_per_token / peak_flops;
+  if (start_step < total_steps && forward_backward_seconds > kProgressSeconds) {
+    log->message(fmt::format(
+        "step {}: forward and backward take about {:.0f} s at the GEMM peak; the parameters' "
+        "updates are reported as they happen",
+        start_step + 1, forward_backward_seconds));
+  }
+
   Kokkos::Timer run_timer;
   const double seconds_before = progress.train_seconds;
   for (std::int64_t s = start_step; s < total_steps; ++s) {
     Kokkos::Timer step_timer;
+    step_progress.begin(s + 1);
     const double lr = schedule.at(s);
     const StepOutcome outcome =
         train_step.run(space, s, static_cast<float>(lr), loader.next(sampler, rank, ranks));
@@ -314,19 +330,13 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
     summary.final_validation_loss = evaluate(space, model, loader, eval_windows);
     log->eval({summary.steps_completed, summary.final_validation_loss, summary.unigram_entropy});
   }
-  summary.peak_resident_bytes = peak_resident_bytes();
+  const MeasuredMemory memory = measure_memory(model, optimizer);
+  summary.peak_resident_bytes = memory.process_peak_resident;
   const MemoryBreakdown estimate = estimated_memory(c, model_config);
-  log->message(fmt::format(
-      "memory estimate: weights {} | gradients {} | optimizer states {} | projections {} | "
-      "quantization scales {} | activations {} | workspace {} | total {}",
-      mib(estimate.weights), mib(estimate.gradients), mib(estimate.optimizer_states),
-      mib(estimate.projection_matrices), mib(estimate.quantization_scales),
-      mib(estimate.activations), mib(estimate.workspace), mib(estimate.total())));
-  log->message(fmt::format(
-      "memory measured: model views peak {} + optimizer state {} | process peak resident {} "
-      "(includes the runtime, libraries and the data)",
-      mib(model.memory_meter().peak_bytes()), mib(optimizer.state_bytes()),
-      mib(summary.peak_resident_bytes)));
+  log->message(
+      "memory by component, measured (peak) and estimated as galore-memory does; the process "
+      "peak also holds the runtime, libraries, data and unmetered temporaries:\n" +
+      memory_report_table(memory, estimate));
   log->message(fmt::format(
       "done: {} ({} steps, {:.1f} s) | validation loss {:.4f} -> {:.4f} | unigram baseline {:.4f}",
       status_name(summary.status), summary.steps_completed, run_timer.seconds(),
@@ -342,6 +352,7 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
                       {"final_validation_loss", summary.final_validation_loss},
                       {"unigram_entropy", summary.unigram_entropy},
                       {"peak_resident_bytes", summary.peak_resident_bytes},
+                      {"memory", memory_report_json(memory, estimate)},
                       {"seconds", run_timer.seconds()}};
   if (group != nullptr) {
     log->message(fmt::format(
