@@ -21,7 +21,8 @@ def write_bar_chart(path, title, ylabel, categories, series):
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(categories) * max(1, len(series)) / 2),
                                     4.0))
     for k, (label, values) in enumerate(series):
-        xs = [i + (k - (len(series) - 1) / 2) * width for i, v in enumerate(values) if v is not None]
+        offset = (k - (len(series) - 1) / 2) * width
+        xs = [i + offset for i, v in enumerate(values) if v is not None]
         ys = [v for v in values if v is not None]
         bars = ax.bar(xs, ys, width, label=label)
         ax.bar_label(bars, fmt="%.0f", fontsize=7)

@@ -241,7 +241,8 @@ def main():
 
     out_path = os.path.join(out_dir, "RESULTS.md")
     missing = assemble(results_dir, out_path, build, order)
-    print(f"assembled {out_path}" + (f" (no fragment yet: {', '.join(missing)})" if missing else ""))
+    note = f" (no fragment yet: {', '.join(missing)})" if missing else ""
+    print(f"assembled {out_path}{note}")
     if skipped:
         print(f"skipped: {', '.join(skipped)}")
     if temporary:

@@ -15,6 +15,9 @@ same run into summary.json ("memory"); this script tabulates them.
                                     Needs about 20 GiB free and many minutes on a CPU
   measure_memory.py --quick         the 9m preset, seconds (CI smoke test)
 
+Subspace refresh: randomized range finder by default (--refresh svd for the exact SVD, as the
+paper: on 2 CPU cores that turns the 7B's first step from about half an hour into hours, and its
+LAPACK workspace, several hundred MB for a 11008 x 4096 gradient, adds to the process peak).
 A row whose estimate does not fit in the memory available now is skipped and reported as such.
 --markdown FILE writes the table as a RESULTS.md fragment and memory.png (peak per optimizer)
 beside it.
@@ -56,7 +59,7 @@ class Row:
 
 
 def rows_for(args):
-    threads = f"--run.threads={os.cpu_count()}"
+    common = [f"--run.threads={os.cpu_count()}", f"--optimizer.refresh={args.refresh}"]
     if args.quick:
         presets = [("9m", 32, 64)]
     else:
@@ -67,11 +70,11 @@ def rows_for(args):
             rows.append(Row(f"{preset} {optimizer}", [
                 f"--model.preset={preset}", "--model.dtype=bf16", f"--optimizer.name={optimizer}",
                 f"--optimizer.rank={rank}", "--optimizer.per_layer=true",
-                "--batch.micro_batch=1", f"--batch.seq_len={seq}", threads],
+                "--batch.micro_batch=1", f"--batch.seq_len={seq}", *common],
                 (preset, optimizer, rank, seq), ("estimate", 0.10)))
     if args.with_7b:
         rows.append(Row("7b galore_adamw8bit (examples/llama-7b-24gb.toml)", [
-            "--config", os.path.join(REPO, "examples", "llama-7b-24gb.toml"), threads],
+            "--config", os.path.join(REPO, "examples", "llama-7b-24gb.toml"), *common],
             ("7b", "galore_adamw8bit", 1024, 256), ("below", 20 * GIB)))
     return rows
 
@@ -147,22 +150,24 @@ def verdict(row, quick):
 
 def markdown(rows, args, png):
     seq = rows[0].query[3]
-    command = "python3 benchmarks/memory/measure_memory.py" + (" --quick" if args.quick else "") \
-        + (" --with-7b" if args.with_7b else "")
+    flags = [f for f, on in (("--quick", args.quick), ("--with-7b", args.with_7b),
+                             ("--refresh svd", args.refresh == "svd")) if on]
+    command = " ".join(["python3 benchmarks/memory/measure_memory.py", *flags])
     lines = [
         "## Peak training memory by component (issue: benchmarks, memory reproduction)", "",
         "Command (Release build; `galore-train --measure-memory` per row, one at a time):", "",
         f"    {command} --galore-train build/apps/galore-train/galore-train", "",
-        "Each row: two real training steps (step 1 computes every GaLore subspace, step 2 is a "
-        "plain step) of one micro-batch, bf16 weights, per-layer weight updates, our precision "
-        "policy (fp32 gradients and 32-bit moments), on the built-in corpus. \"estimate\" is "
-        "galore-memory's accounting of the same run (`galore-memory --precision ours "
-        f"--per-layer on --batch 1 --seq {seq}`); \"metered\" is the sum of the components as the "
-        "model's AllocationMeter and the optimizer's state tensors counted them at the model's "
-        "peak; \"process peak\" is the whole process's high-water mark (getrusage), which also "
-        "holds the runtime, libraries, the corpus and temporaries no meter sees (GEMM packing, "
-        "the subspace factorisation). GiB = 2^30 bytes. Targets: the process peak within 10% of "
-        "the estimate (1B), below 20 GiB (7B).", "",
+        "Each row: two real training steps (step 1 computes every GaLore subspace, "
+        f"{'by exact SVD' if args.refresh == 'svd' else 'by the randomized range finder'}; "
+        "step 2 is a plain step) of one micro-batch, bf16 weights, per-layer weight updates, "
+        "our precision policy (fp32 gradients and 32-bit moments), on the built-in corpus. "
+        "\"estimate\" is galore-memory's accounting of the same run (`galore-memory "
+        f"--precision ours --per-layer on --batch 1 --seq {seq}`); \"metered\" is the sum of "
+        "the components as the model's AllocationMeter and the optimizer's state tensors "
+        "counted them at the model's peak; \"process peak\" is the whole process's high-water "
+        "mark (getrusage), which also holds the runtime, libraries, the corpus and temporaries "
+        "no meter sees (GEMM packing, the subspace factorisation). GiB = 2^30 bytes. Targets: "
+        "the process peak within 10% of the estimate (1B), below 20 GiB (7B).", "",
         "| model | optimizer | process peak GiB | estimate GiB | peak vs estimate | "
         "metered GiB | metered vs estimate | target met | step 1 s | step 2 s |",
         "|---|---|---|---|---|---|---|---|---|---|"]
@@ -177,7 +182,8 @@ def markdown(rows, args, png):
         lines.append(
             f"| {preset} | {optimizer} | {peak['measured_bytes'] / GIB:.2f} | "
             f"{peak['estimated_bytes'] / GIB:.2f} | {pct(peak)} | "
-            f"{metered['measured_bytes'] / GIB:.2f} | {pct(metered)} | {verdict(row, args.quick)} | "
+            f"{metered['measured_bytes'] / GIB:.2f} | {pct(metered)} | "
+            f"{verdict(row, args.quick)} | "
             f"{steps[0]} | {steps[1]} |")
     lines += ["", "Per component: measured MiB (difference from the estimate).", "",
               "| model | optimizer | " + " | ".join(label for _, label in COMPONENTS) + " |",
@@ -227,6 +233,8 @@ def main():
         REPO, "build", "apps", "galore-train", "galore-train"))
     parser.add_argument("--with-7b", action="store_true",
                         help="also the paper's 7B recipe (about 20 GiB, many minutes)")
+    parser.add_argument("--refresh", choices=["randomized", "svd"], default="randomized",
+                        help="GaLore subspace refresh (default: randomized; see above)")
     args = parser.parse_args()
     galore_memory = os.path.join(os.path.dirname(os.path.dirname(args.galore_train)),
                                  "galore-memory", "galore-memory")

@@ -1,6 +1,6 @@
 // galore-train --measure-memory through the library: a few real steps of a small model with every
-// optimizer, standard and per-layer updates; each measured component must equal the memory
-// accounting's figure where both count the same allocations (weights, gradients, optimizer
+// optimizer, standard (fp32) or per-layer (bf16) updates; each measured component must equal the
+// memory accounting's figure where both count the same allocations (weights, gradients, optimizer
 // states, projections, scales) and come close where the model's buffers vary by phase
 // (activations and workspace).
 #include "catch.hpp"
@@ -61,58 +61,60 @@ interval_steps = 1
 TEST_CASE("memory measurement: measured components against the accounting", "[memory]") {
   const fs::path dir = fs::temp_directory_path() / "galore-test-memory-measurement";
   fs::remove_all(dir);
-  for (const char* optimizer :
-       {"adamw", "adam8bit", "adafactor", "galore_adamw", "galore_adamw8bit", "galore_adafactor"}) {
-    for (const bool per_layer : {false, true}) {
-      const std::string dtype = per_layer ? "bf16" : "fp32";
-      INFO(optimizer << (per_layer ? ", per-layer, bf16" : ", standard, fp32"));
-      const auto config = galore::memory_measurement_config(
-          small_run(dir / (std::string(optimizer) + (per_layer ? "-pl" : "")), optimizer, per_layer,
-                    dtype),
-          2);
-      CHECK(config.batch.global_batch == config.batch.micro_batch);
-      std::atomic<bool> stop{false};
-      std::ostringstream console;
-      const galore::RunSummary s = galore::run_training(config, stop, console, false);
-      INFO(console.str());
-      REQUIRE(s.steps_completed == 2);
-      CHECK(console.str().find("process peak resident") != std::string::npos);
+  struct Case {
+    const char* optimizer;
+    bool per_layer;  // bf16 weights with per-layer updates, fp32 with the standard step
+  };
+  for (const Case& c : {Case{"adamw", false}, Case{"adam8bit", true}, Case{"adafactor", true},
+                        Case{"galore_adamw", false}, Case{"galore_adamw8bit", true},
+                        Case{"galore_adafactor", false}}) {
+    const std::string optimizer = c.optimizer;
+    const bool per_layer = c.per_layer;
+    INFO(optimizer << (per_layer ? ", per-layer, bf16" : ", standard, fp32"));
+    const auto config = galore::memory_measurement_config(
+        small_run(dir / optimizer, optimizer, per_layer, per_layer ? "bf16" : "fp32"), 2);
+    CHECK(config.batch.global_batch == config.batch.micro_batch);
+    std::atomic<bool> stop{false};
+    std::ostringstream console;
+    const galore::RunSummary s = galore::run_training(config, stop, console, false);
+    INFO(console.str());
+    REQUIRE(s.steps_completed == 2);
+    CHECK(console.str().find("process peak resident") != std::string::npos);
 
-      // The measurement writes beside the configured directory, never into it.
-      const fs::path out = config.run.output_dir;
-      CHECK(out.filename() == "out-memory");
-      CHECK_FALSE(fs::exists(out.parent_path() / "out"));
-      CHECK_FALSE(fs::exists(out / "checkpoints"));
-      std::ifstream in(out / "summary.json");
-      const nlohmann::json memory = nlohmann::json::parse(in)["memory"];
-      const auto component = [&](const char* name) { return memory["components"][name]; };
-      for (const char* exact : {"weights", "gradients", "optimizer_states", "projection_matrices",
-                                "quantization_scales"}) {
-        INFO(exact);
-        CHECK(component(exact)["measured_bytes"] == component(exact)["estimated_bytes"]);
-      }
-      const bool galore = std::string(optimizer).rfind("galore", 0) == 0;
-      CHECK((component("projection_matrices")["measured_bytes"] > 0) == galore);
-      CHECK((component("quantization_scales")["measured_bytes"] > 0) ==
-            (std::string(optimizer).find("8bit") != std::string::npos));
-      const auto near = [](const nlohmann::json& entry, double tolerance) {
-        return std::abs(entry["relative_difference"].get<double>()) < tolerance;
-      };
-      CHECK(near(component("activations_and_workspace"), 0.10));
-      // Per-layer: the peak is the loss phase with every activation saved, as the accounting
-      // assumes. Standard: gradients are allocated as the backward pass frees activations, so
-      // the sum of the components' peaks bounds the metered peak from above.
-      if (per_layer) {
-        CHECK(near(memory["metered_peak"], 0.05));
-      } else {
-        const double d = memory["metered_peak"]["relative_difference"].get<double>();
-        CHECK(d <= 0.0);
-        CHECK(d > -0.25);
-      }
-      // The process holds everything metered, plus its runtime.
-      CHECK(memory["process_peak_resident"]["measured_bytes"].get<std::int64_t>() >
-            memory["metered_peak"]["measured_bytes"].get<std::int64_t>());
+    // The measurement writes beside the configured directory, never into it.
+    const fs::path out = config.run.output_dir;
+    CHECK(out.filename() == "out-memory");
+    CHECK_FALSE(fs::exists(out.parent_path() / "out"));
+    CHECK_FALSE(fs::exists(out / "checkpoints"));
+    std::ifstream in(out / "summary.json");
+    const nlohmann::json memory = nlohmann::json::parse(in)["memory"];
+    const auto component = [&](const char* name) { return memory["components"][name]; };
+    for (const char* exact : {"weights", "gradients", "optimizer_states", "projection_matrices",
+                              "quantization_scales"}) {
+      INFO(exact);
+      CHECK(component(exact)["measured_bytes"] == component(exact)["estimated_bytes"]);
     }
+    const bool galore = optimizer.rfind("galore", 0) == 0;
+    CHECK((component("projection_matrices")["measured_bytes"] > 0) == galore);
+    CHECK((component("quantization_scales")["measured_bytes"] > 0) ==
+          (optimizer.find("8bit") != std::string::npos));
+    const auto near = [](const nlohmann::json& entry, double tolerance) {
+      return std::abs(entry["relative_difference"].get<double>()) < tolerance;
+    };
+    CHECK(near(component("activations_and_workspace"), 0.10));
+    // Per-layer: the peak is the loss phase with every activation saved, as the accounting
+    // assumes. Standard: gradients are allocated as the backward pass frees activations, so
+    // the sum of the components' peaks bounds the metered peak from above.
+    if (per_layer) {
+      CHECK(near(memory["metered_peak"], 0.05));
+    } else {
+      const double d = memory["metered_peak"]["relative_difference"].get<double>();
+      CHECK(d <= 0.0);
+      CHECK(d > -0.25);
+    }
+    // The process holds everything metered, plus its runtime.
+    CHECK(memory["process_peak_resident"]["measured_bytes"].get<std::int64_t>() >
+          memory["metered_peak"]["measured_bytes"].get<std::int64_t>());
   }
   fs::remove_all(dir);
 }
