@@ -67,8 +67,12 @@ def torch_venv(build):
     missing = requires_file("benchmarks/compare_torch/compare_torch.py", "the script")(build)
     if missing:
         return missing
-    venv = os.environ.get("GALORE_TORCH_VENV", os.path.join(BENCH, "compare_torch", ".venv"))
-    return None if os.path.isdir(venv) else f"no PyTorch virtual environment ({venv})"
+    # benchmarks/compare_torch/setup_venv.sh creates it
+    venv = os.environ.get("GALORE_TORCH_VENV", os.path.expanduser(
+        "~/.cache/galore-kokkos/venv-torch"))
+    if os.path.exists(os.path.join(venv, "bin", "python")):
+        return None
+    return f"no PyTorch virtual environment ({venv}; benchmarks/compare_torch/setup_venv.sh)"
 
 
 # The order of RESULTS.md.

@@ -102,7 +102,8 @@ int main(int argc, char* argv[]) {
   app.add_flag("--measure-memory{2}", measure_steps,
                "run N (default 2) steps of one micro-batch without evaluation or checkpoints, "
                "into <run.output_dir>-memory, and report peak memory by component against the "
-               "estimate");
+               "estimate")
+      ->option_text("[=N]");
   app.allow_extras();  // --section.key=value overrides, checked against the key table below
   app.footer(
       "Overrides: --section.key=value or --section.key value (or --key value when the key "

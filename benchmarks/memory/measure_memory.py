@@ -18,7 +18,8 @@ same run into summary.json ("memory"); this script tabulates them.
 Subspace refresh: randomized range finder by default (--refresh svd for the exact SVD, as the
 paper: on 2 CPU cores that turns the 7B's first step from about half an hour into hours, and its
 LAPACK workspace, several hundred MB for a 11008 x 4096 gradient, adds to the process peak).
-A row whose estimate does not fit in the memory available now is skipped and reported as such.
+A row whose estimate does not fit in the memory available now (or exceeds --max-gib, for a machine
+shared with other work) is skipped and reported as such.
 --markdown FILE writes the table as a RESULTS.md fragment and memory.png (peak per optimizer)
 beside it.
 """
@@ -235,6 +236,8 @@ def main():
                         help="also the paper's 7B recipe (about 20 GiB, many minutes)")
     parser.add_argument("--refresh", choices=["randomized", "svd"], default="randomized",
                         help="GaLore subspace refresh (default: randomized; see above)")
+    parser.add_argument("--max-gib", type=float,
+                        help="skip rows whose estimate exceeds this many GiB (a shared machine)")
     args = parser.parse_args()
     galore_memory = os.path.join(os.path.dirname(os.path.dirname(args.galore_train)),
                                  "galore-memory", "galore-memory")
@@ -244,9 +247,11 @@ def main():
         for row in rows:
             need = estimate_bytes(galore_memory, row)
             free = available_bytes()
-            if need is not None and free is not None and need + RUNTIME_ALLOWANCE > free:
+            limit = min(free or float("inf"), (args.max_gib or float("inf")) * GIB)
+            if need is not None and need + RUNTIME_ALLOWANCE > limit:
                 row.skipped = (f"needs about {(need + RUNTIME_ALLOWANCE) / GIB:.1f} GiB, "
-                               f"{free / GIB:.1f} GiB available")
+                               f"{free / GIB:.1f} GiB available"
+                               + (f", --max-gib {args.max_gib:g}" if args.max_gib else ""))
                 print(f"[{row.name}] {row.skipped}", flush=True)
                 continue
             run_row(args.galore_train, row, workdir)

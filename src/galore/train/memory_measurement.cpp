@@ -3,14 +3,12 @@
 
 #include "galore/core/error.hpp"
 
-#include <string>
-
 namespace galore {
 
 config::RunConfig memory_measurement_config(config::RunConfig c, std::int64_t steps) {
   if (steps < 1) {
-    throw ConfigError("--measure-memory: " + std::to_string(steps) +
-                      " steps; at least 1 is needed (2 pass a subspace refresh and a plain step)");
+    throw ConfigError(
+        "--measure-memory=N: N must be at least 1 (2 pass a subspace refresh and a plain step)");
   }
   c.run.steps = steps;
   c.run.tokens = 0;
