@@ -12,7 +12,9 @@ same run into summary.json ("memory"); this script tabulates them.
                                     peak within 10% of the estimate
   measure_memory.py --with-7b       also the paper's 7B recipe (examples/llama-7b-24gb.toml: 8-bit
                                     GaLore, rank 1024, per-layer); target: peak below 20 GiB.
-                                    Needs about 20 GiB free and many minutes on a CPU
+                                    One step only (the refresh step holds the peak; a plain step
+                                    allocates nothing more): about 20 GiB free and most of an
+                                    hour on 2 cores
   measure_memory.py --quick         the 9m preset, seconds (CI smoke test)
 
 Subspace refresh: randomized range finder by default (--refresh svd for the exact SVD, as the
@@ -48,11 +50,12 @@ RUNTIME_ALLOWANCE = 0.5 * GIB
 
 
 class Row:
-    def __init__(self, name, args, query, target):
+    def __init__(self, name, args, query, target, steps=2):
         self.name = name      # "1b adamw"
         self.args = args      # galore-train arguments after --measure-memory
         self.query = query    # (preset, optimizer, rank, seq): galore-memory's view of the row
         self.target = target  # ("estimate", 0.10) or ("below", bytes)
+        self.steps = steps
         self.summary = None
         self.step_seconds = []
         self.wall_seconds = None
@@ -76,7 +79,7 @@ def rows_for(args):
     if args.with_7b:
         rows.append(Row("7b galore_adamw8bit (examples/llama-7b-24gb.toml)", [
             "--config", os.path.join(REPO, "examples", "llama-7b-24gb.toml"), *common],
-            ("7b", "galore_adamw8bit", 1024, 256), ("below", 20 * GIB)))
+            ("7b", "galore_adamw8bit", 1024, 256), ("below", 20 * GIB), steps=1))
     return rows
 
 
@@ -104,7 +107,7 @@ def estimate_bytes(galore_memory, row):
 
 def run_row(galore_train, row, workdir):
     out = os.path.join(workdir, row.name.split(" (")[0].replace(" ", "-"))
-    cmd = [galore_train, "--measure-memory", *row.args, f"--run.output_dir={out}"]
+    cmd = [galore_train, f"--measure-memory={row.steps}", *row.args, f"--run.output_dir={out}"]
     print(f"[{row.name}] {' '.join(cmd)}", flush=True)
     start = time.time()
     tail = []
@@ -158,7 +161,7 @@ def markdown(rows, args, png):
         "## Peak training memory by component (issue: benchmarks, memory reproduction)", "",
         "Command (Release build; `galore-train --measure-memory` per row, one at a time):", "",
         f"    {command} --galore-train build/apps/galore-train/galore-train", "",
-        "Each row: two real training steps (step 1 computes every GaLore subspace, "
+        "Each row: two real training steps (7B: one; step 1 computes every GaLore subspace, "
         f"{'by exact SVD' if args.refresh == 'svd' else 'by the randomized range finder'}; "
         "step 2 is a plain step) of one micro-batch, bf16 weights, per-layer weight updates, "
         "our precision policy (fp32 gradients and 32-bit moments), on the built-in corpus. "
