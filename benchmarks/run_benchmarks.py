@@ -49,9 +49,19 @@ def galore_train(build):
     return os.path.join(build, "apps", "galore-train", "galore-train")
 
 
+def plotting_python():
+    """This interpreter, or the system's when only that one has matplotlib (a pyenv python3 on
+    PATH does not see Debian's python3-matplotlib): the scripts draw the plots."""
+    for candidate in (sys.executable, "/usr/bin/python3"):
+        if os.path.exists(candidate) and subprocess.run(
+                [candidate, "-c", "import matplotlib"], capture_output=True).returncode == 0:
+            return candidate
+    return sys.executable
+
+
 def script(path, extra=()):
     def command(build, quick, markdown):
-        return [sys.executable, os.path.join(REPO, path)] + (["--quick"] if quick else []) + \
+        return [plotting_python(), os.path.join(REPO, path)] + (["--quick"] if quick else []) + \
             ["--markdown", markdown, "--galore-train", galore_train(build), *extra]
     return command
 
