@@ -173,12 +173,12 @@ def markdown(rows, args, png):
         "no meter sees (GEMM packing, the subspace factorisation). GiB = 2^30 bytes. Targets: "
         "the process peak within 10% of the estimate (1B), below 20 GiB (7B).", "",
         "| model | optimizer | process peak GiB | estimate GiB | peak vs estimate | "
-        "metered GiB | metered vs estimate | target met | step 1 s | step 2 s |",
-        "|---|---|---|---|---|---|---|---|---|---|"]
+        "metered GiB | metered vs estimate | target met | step 1 s | step 2 s | process min |",
+        "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         preset, optimizer = row.name.split(" ", 1)
         if row.skipped:
-            lines.append(f"| {preset} | {optimizer} | skipped: {row.skipped} | | | | | | | |")
+            lines.append(f"| {preset} | {optimizer} | skipped: {row.skipped} | | | | | | | | |")
             continue
         m = row.summary["memory"]
         peak, metered = m["process_peak_resident"], m["metered_peak"]
@@ -188,7 +188,7 @@ def markdown(rows, args, png):
             f"{peak['estimated_bytes'] / GIB:.2f} | {pct(peak)} | "
             f"{metered['measured_bytes'] / GIB:.2f} | {pct(metered)} | "
             f"{verdict(row, args.quick)} | "
-            f"{steps[0]} | {steps[1]} |")
+            f"{steps[0]} | {steps[1]} | {row.wall_seconds / 60:.1f} |")
     lines += ["", "Per component: measured MiB (difference from the estimate).", "",
               "| model | optimizer | " + " | ".join(label for _, label in COMPONENTS) + " |",
               "|---|---|" + "---|" * len(COMPONENTS)]
