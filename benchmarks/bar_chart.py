@@ -18,6 +18,8 @@ def write_bar_chart(path, title, ylabel, categories, series):
     except ImportError:
         return False
     width = 0.8 / max(1, len(series))
+    largest = max((v for _, values in series for v in values if v is not None), default=0)
+    label_format = "%.2f" if largest < 10 else "%.1f" if largest < 100 else "%.0f"
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(categories) * max(1, len(series)) / 2),
                                     4.0))
     for k, (label, values) in enumerate(series):
@@ -25,7 +27,7 @@ def write_bar_chart(path, title, ylabel, categories, series):
         xs = [i + offset for i, v in enumerate(values) if v is not None]
         ys = [v for v in values if v is not None]
         bars = ax.bar(xs, ys, width, label=label)
-        ax.bar_label(bars, fmt="%.0f", fontsize=7)
+        ax.bar_label(bars, fmt=label_format, fontsize=7)
     ax.set_xticks(range(len(categories)))
     ax.set_xticklabels(categories, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(ylabel)

@@ -222,7 +222,8 @@ def plot(rows, path):
     labels = [r.name.split(" (")[0] for r in measured]
     mem = [r.summary["memory"] for r in measured]
     return write_bar_chart(
-        path, "Peak memory per optimizer: measured vs estimated (bf16, per-layer, 1 x 256 tokens)",
+        path, "Peak memory per optimizer: measured vs estimated "
+        f"(bf16, per-layer, 1 x {measured[0].query[3]} tokens)",
         "GiB", labels,
         [("process peak", [m["process_peak_resident"]["measured_bytes"] / GIB for m in mem]),
          ("metered", [m["metered_peak"]["measured_bytes"] / GIB for m in mem]),
