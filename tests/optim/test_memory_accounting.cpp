@@ -104,6 +104,9 @@ TEST_CASE("memory components of GaLore and LoRA", "[memory]") {
   auto per_layer = query(TrainingMethod::GaLoreAdamW8bit);
   per_layer.per_layer = true;
   CHECK(galore::estimate_training_memory(per_layer).gradients == 4 * 2 * i * h);
+  // Accumulating micro-batches keeps every gradient until the last backward pass.
+  per_layer.accumulation_steps = 4;
+  CHECK(galore::estimate_training_memory(per_layer).gradients == 4 * kParams);
 
   // LoRA: frozen weights plus A [r x in] and B [out x r] per adapted matrix, trained with AdamW
   // together with the embeddings, norms and head.

@@ -67,7 +67,7 @@ data::DataSpec data_spec(const config::RunConfig& c) {
 }
 
 // The accounting of galore-memory for this run's model, optimizer and batch shape.
-MemoryBreakdown estimated_memory(const config::RunConfig& c, const ModelConfig& model) {
+MemoryBreakdown estimated_memory(const config::RunConfig& c, const ModelConfig& model, int ranks) {
   const OptimizerChoice choice = parse_optimizer_config(optimizer_config(c));
   MemoryQuery query;
   query.model = model;
@@ -77,6 +77,7 @@ MemoryBreakdown estimated_memory(const config::RunConfig& c, const ModelConfig& 
   query.seq = static_cast<int>(c.batch.seq_len);
   query.bf16 = c.model.dtype == "bf16";
   query.per_layer = c.optimizer.per_layer;
+  query.accumulation_steps = static_cast<int>(c.accumulation_steps(ranks));
   query.quantization_block_size = static_cast<int>(c.optimizer.block_size);
   query.projection = choice.proj_type;
   query.activation_checkpointing = c.model.activation_checkpointing;
@@ -332,7 +333,7 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
   }
   const MeasuredMemory memory = measure_memory(model, optimizer);
   summary.peak_resident_bytes = memory.process_peak_resident;
-  const MemoryBreakdown estimate = estimated_memory(c, model_config);
+  const MemoryBreakdown estimate = estimated_memory(c, model_config, ranks);
   log->message(
       "memory by component, measured (peak) and estimated as galore-memory does; the process "
       "peak also holds the runtime, libraries, data and unmetered temporaries:\n" +
