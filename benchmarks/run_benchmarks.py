@@ -215,7 +215,7 @@ def main():
                              "temporary directory with --quick)")
     args = parser.parse_args()
     build = os.path.abspath(args.build_dir)
-    order = fragments(args.with_7b)
+    order = fragments(args.with_7b and not args.quick)
     names = [f.name for f in order]
     selected = names
     if args.only:

@@ -243,6 +243,8 @@ def main():
     parser.add_argument("--max-gib", type=float,
                         help="skip rows whose estimate exceeds this many GiB (a shared machine)")
     args = parser.parse_args()
+    if args.quick and args.with_7b:
+        parser.error("--quick and --with-7b exclude each other")
     galore_memory = os.path.join(os.path.dirname(os.path.dirname(args.galore_train)),
                                  "galore-memory", "galore-memory")
 
