@@ -20,7 +20,7 @@ sudo_if_needed() {
 }
 
 debian_packages=(
-  build-essential cmake dpkg-dev xz-utils python3 clang-format
+  build-essential cmake dpkg-dev xz-utils python3 python3-matplotlib clang-format
   libopenblas-dev liblapacke-dev
   libhdf5-dev hdf5-tools
   libopenmpi-dev openmpi-bin

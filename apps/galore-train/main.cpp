@@ -10,7 +10,12 @@
 // Built with MPI (GALORE_ENABLE_MPI), `mpiexec -np N galore-train ...` trains data-parallel on N
 // ranks (docs/mpi.md); an error on any rank is printed with its rank and ends all ranks with the
 // same exit status. Started without mpiexec it is one process, as without MPI.
+//
+// `--measure-memory[=N]` runs N (default 2) real steps of the configuration with one micro-batch
+// per step, no evaluation and no checkpoints, into <run.output_dir>-memory, and reports the peak
+// memory by component next to galore-memory's estimate (memory_measurement.hpp, docs/memory.md).
 #include "galore/core/error.hpp"
+#include "galore/train/memory_measurement.hpp"
 #include "galore/train/training_run.hpp"
 #include "io/config/run_config.hpp"
 #if GALORE_ENABLE_HDF5
@@ -93,6 +98,12 @@ int main(int argc, char* argv[]) {
                  "CHECKPOINT OUT: write the checkpoint's weights with HF LLaMA names to "
                  "OUT.safetensors, or to OUT/model.safetensors + OUT/config.json, and exit")
       ->expected(2);
+  std::int64_t measure_steps = 0;
+  app.add_flag("--measure-memory{2}", measure_steps,
+               "run N (default 2) steps of one micro-batch without evaluation or checkpoints, "
+               "into <run.output_dir>-memory, and report peak memory by component against the "
+               "estimate")
+      ->option_text("[=N]");
   app.allow_extras();  // --section.key=value overrides, checked against the key table below
   app.footer(
       "Overrides: --section.key=value or --section.key value (or --key value when the key "
@@ -105,6 +116,9 @@ int main(int argc, char* argv[]) {
   galore::config::RunConfig config;
   try {
     config = galore::config::load_run_config(config_path, app.remaining());
+    if (app.count("--measure-memory") > 0) {
+      config = galore::memory_measurement_config(config, measure_steps);
+    }
   } catch (const galore::Error& e) {
     std::cerr << "galore-train: " << e.what() << '\n';
     return 2;

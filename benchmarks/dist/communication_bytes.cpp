@@ -10,10 +10,15 @@
 //
 // A ring all-reduce puts 2 (N - 1) / N times the payload on each rank's link.
 //
-//   communication_bytes [--quick]     --quick: the 60m preset only (smoke test)
+//   communication_bytes [--quick] [--markdown FILE]
+//     --quick: the 60m preset only (smoke test)
+//     --markdown FILE: also write the RESULTS.md section (benchmarks/run_benchmarks.py)
+#include "benchmarks/common/markdown_fragment.hpp"
 #include "galore/model/config.hpp"
 #include "galore/optim/projector.hpp"
 #include "galore/train/memory_accounting.hpp"
+
+#include <fmt/format.h>
 
 #include <cstdio>
 #include <cstring>
@@ -49,7 +54,11 @@ double mib(double bytes) { return bytes / 1048576.0; }
 }  // namespace
 
 int main(int argc, char* argv[]) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  const galore::bench::BenchmarkOptions options = galore::bench::parse_benchmark_options(
+      argc, argv, "communication_bytes [--quick] [--markdown FILE]");
+  const bool quick = options.quick;
+  galore::bench::MarkdownTable table(
+      {"preset", "rank", "full MiB", "projected MiB", "refresh MiB", "mean MiB/step", "full/mean"});
   const std::vector<std::string> presets =
       quick ? std::vector<std::string>{"60m"}
             : std::vector<std::string>{"60m", "130m", "350m", "1b", "7b"};
@@ -64,6 +73,24 @@ int main(int argc, char* argv[]) {
     const double mean = (v.projected * (update_gap - 1) + v.full) / update_gap;
     std::printf("%-6s %6d %12.1f %14.1f %12.1f %14.1f %9.2fx\n", name.c_str(), rank, mib(v.full),
                 mib(v.projected), mib(v.full), mib(mean), v.full / mean);
+    table.add_row({name, std::to_string(rank), fmt::format("{:.1f}", mib(v.full)),
+                   fmt::format("{:.1f}", mib(v.projected)), fmt::format("{:.1f}", mib(v.full)),
+                   fmt::format("{:.1f}", mib(mean)), fmt::format("{:.2f}x", v.full / mean)});
+  }
+  if (!options.markdown.empty()) {
+    galore::bench::MarkdownFragment f(
+        "Data-parallel communication (issue: MPI data parallelism)",
+        galore::bench::benchmark_command("build/benchmarks/dist/communication_bytes", quick));
+    f.paragraph(fmt::format(
+        "Gradient all-reduce payload per rank per step, fp32, GaLore rank as in the paper, "
+        "update_gap {} (arithmetic from the shapes; \"mean\" counts one full-gradient refresh "
+        "step per {}):",
+        update_gap, update_gap));
+    f.table(table);
+    f.paragraph(
+        "The embedding and the LM head (not projected) dominate what remains for the small "
+        "presets.");
+    f.write(options.markdown);
   }
   return 0;
 }

@@ -3,7 +3,10 @@
 // kernel (what a backend without a vendor BLAS gets), for the matrix shapes of LLaMA layers.
 // Then a check of the randomized range finder that the GaLore projector builds on GEMM + QR.
 //
-//   gemm_benchmark [--quick]     --quick: the two smallest shapes and a small range-finder check
+//   gemm_benchmark [--quick] [--markdown FILE]
+//     --quick: the two smallest shapes and a small range-finder check
+//     --markdown FILE: also write the RESULTS.md section (benchmarks/run_benchmarks.py)
+#include "benchmarks/common/markdown_fragment.hpp"
 #include "benchmarks/gemm/fenced_timing.hpp"
 #include "benchmarks/gemm/range_finder_report.hpp"
 #include "galore/core/gemm.hpp"
@@ -11,6 +14,8 @@
 #include "kernels/host/blas_gemm.hpp"
 
 #include <cblas.h>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -130,11 +135,76 @@ void print_ratio(double rate, double reference) {
   }
 }
 
+std::string rate_cell(double rate) { return rate < 0 ? "skipped" : fmt::format("{:.1f}", rate); }
+std::string ratio_cell(double rate, double reference) {
+  return rate < 0 || reference < 0 ? "-" : fmt::format("{:.3f}", rate / reference);
+}
+
+// The RESULTS.md section: the table, the ranges of the ratios, and what they mean.
+void write_fragment(const galore::bench::BenchmarkOptions& options, const std::vector<Row>& rows,
+                    const std::string& range_finder_summary) {
+  galore::bench::MarkdownFragment f(
+      "GEMM dispatch (issue: Foundation)",
+      galore::bench::benchmark_command("build/benchmarks/gemm/gemm_benchmark", options.quick));
+  f.paragraph(fmt::format(
+      "C[M x N] = A[M x K] * W[N x K]^T (a linear layer's forward with torch-layout weights), "
+      "median of {} calls after a warm-up (the portable kernel: at most {}), the variants "
+      "interleaved call by call. \"dispatch / cblas\" is `galore::gemm` against `cblas_sgemm` on "
+      "the same buffers; the bf16 path {}.",
+      options.quick ? "5" : "5 to 50", kPortableMaxReps,
+      galore::kernels::host::has_native_bf16_gemm()
+          ? "calls OpenBLAS's native `cblas_sbgemm`"
+          : "widens to fp32 and calls sgemm, because this OpenBLAS has no `cblas_sbgemm`"));
+  galore::bench::MarkdownTable table(
+      {"M x N x K", "layer", "galore fp32 GFLOP/s", "cblas fp32 GFLOP/s", "dispatch / cblas",
+       "galore bf16 GFLOP/s", "portable GFLOP/s", "portable / cblas"});
+  double dispatch_min = 1e30, dispatch_max = 0, portable_min = 1e30, portable_max = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Shape& s = kShapes[i];
+    const Row& r = rows[i];
+    table.add_row({fmt::format("{}x{}x{}", s.m, s.n, s.k), s.layer, rate_cell(r.dispatch),
+                   rate_cell(r.cblas), ratio_cell(r.dispatch, r.cblas), rate_cell(r.bf16),
+                   rate_cell(r.portable), ratio_cell(r.portable, r.cblas)});
+    if (r.dispatch > 0 && r.cblas > 0) {
+      dispatch_min = std::min(dispatch_min, r.dispatch / r.cblas);
+      dispatch_max = std::max(dispatch_max, r.dispatch / r.cblas);
+    }
+    if (r.portable > 0 && r.cblas > 0) {
+      portable_min = std::min(portable_min, r.portable / r.cblas);
+      portable_max = std::max(portable_max, r.portable / r.cblas);
+    }
+  }
+  f.table(table);
+  std::string notes;
+  if (dispatch_max > 0) {
+    notes += fmt::format(
+        "- The dispatch layer runs at {:.2f} to {:.2f} of direct OpenBLAS (1.00: no overhead; "
+        "the spread is the machine's noise).\n",
+        dispatch_min, dispatch_max);
+  }
+  if (portable_max > 0) {
+    notes += fmt::format(
+        "- The portable tiled Kokkos kernel reaches {:.0f}% to {:.0f}% of OpenBLAS on this CPU (it "
+        "exists for backends without a vendor BLAS); it is skipped above {:.0f} GFLOP per call to "
+        "keep the run short.\n",
+        100 * portable_min, 100 * portable_max, kPortableMaxFlop * 1e-9);
+  }
+  notes += "- " + range_finder_summary + "\n";
+  notes +=
+      "- `OMP_WAIT_POLICY=passive` must be in the environment (libgomp reads it when it loads; "
+      "`setenv` in `main` is too late): with libgomp's spinning, the bf16 widening's OpenMP "
+      "threads take the cores from OpenBLAS's threads.";
+  f.paragraph(notes);
+  f.write(options.markdown);
+}
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
   Kokkos::ScopeGuard kokkos(argc, argv);
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  const galore::bench::BenchmarkOptions options = galore::bench::parse_benchmark_options(
+      argc, argv, "gemm_benchmark [--quick] [--markdown FILE]");
+  const bool quick = options.quick;
   const std::size_t shape_count = quick ? 2 : kShapes.size();
   const char* omp_threads = std::getenv("OMP_NUM_THREADS");
   const char* wait_policy = std::getenv("OMP_WAIT_POLICY");
@@ -161,9 +231,11 @@ int main(int argc, char* argv[]) {
               "cblas fp32", "dispatch", "galore bf16", "portable", "portable");
   std::printf("%-17s %-26s %11s %11s %9s %11s %11s %9s\n", "", "", "GFLOP/s", "GFLOP/s", "/ cblas",
               "GFLOP/s", "GFLOP/s", "/ cblas");
+  std::vector<Row> rows;
   for (std::size_t i = 0; i < shape_count; ++i) {
     const Shape& s = kShapes[i];
     const Row r = measure(s, quick);
+    rows.push_back(r);
     char shape[32];
     std::snprintf(shape, sizeof shape, "%dx%dx%d", s.m, s.n, s.k);
     std::printf("%-17s %-26s", shape, s.layer);
@@ -181,6 +253,7 @@ int main(int argc, char* argv[]) {
       "the run time; direct cblas_sgemm needs host memory.)\n",
       kPortableMaxFlop * 1e-9);
   std::printf("\n");
-  galore::bench::print_range_finder_report(quick);
+  const std::string range_finder_summary = galore::bench::print_range_finder_report(quick);
+  if (!options.markdown.empty()) write_fragment(options, rows, range_finder_summary);
   return 0;
 }

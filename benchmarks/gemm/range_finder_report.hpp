@@ -3,9 +3,12 @@
 // gradient-shaped matrix.
 #pragma once
 
+#include <string>
+
 namespace galore::bench {
 
-// Prints a table to stdout; `quick` uses a small matrix.
-void print_range_finder_report(bool quick);
+// Prints a table to stdout and returns its findings as one sentence (for the Markdown fragment);
+// `quick` uses a small matrix.
+std::string print_range_finder_report(bool quick);
 
 }  // namespace galore::bench

@@ -9,13 +9,17 @@
 // counted without the causal saving. Recomputation (flash-attention backward, checkpointing) is
 // not counted: the figure is model FLOPs utilisation, not hardware FLOPs.
 //
-//   OMP_WAIT_POLICY=passive model_benchmark [--quick]
+//   OMP_WAIT_POLICY=passive model_benchmark [--quick] [--markdown FILE]
 //     --quick: the 20m preset at seq 64, one repetition (smoke test). The passive wait policy keeps
 //     idle Kokkos OpenMP threads from spinning on the cores OpenBLAS's pthreads need.
+//     --markdown FILE: also write the RESULTS.md section (benchmarks/run_benchmarks.py)
+#include "benchmarks/common/markdown_fragment.hpp"
 #include "benchmarks/gemm/fenced_timing.hpp"
 #include "galore/core/gemm.hpp"
 #include "galore/core/rng.hpp"
 #include "galore/model/llama_model.hpp"
+
+#include <fmt/format.h>
 
 #include <cstdio>
 #include <cstring>
@@ -71,8 +75,9 @@ galore::TokenMatrix random_tokens(int batch, int seq, int vocab, std::uint64_t s
 
 // Alternates model steps with reference GEMMs, so that each row's fraction of peak compares two
 // medians measured over the same stretch of time on this shared, noisy machine.
+// Prints the row and returns it as Markdown table cells.
 template <class T>
-void benchmark_model(const Run& run, int reps, const ReferenceGemm& gemm) {
+std::vector<std::string> benchmark_model(const Run& run, int reps, const ReferenceGemm& gemm) {
   const ModelConfig config = galore::model_preset(run.preset);
   LlamaModel<T> model(config, 1);
   const auto inputs = random_tokens(run.batch, run.seq, config.vocab_size, 0);
@@ -97,13 +102,50 @@ void benchmark_model(const Run& run, int reps, const ReferenceGemm& gemm) {
               galore::dtype_name<T>(), run.batch, run.seq, seconds, tokens / seconds, flops / 1e9,
               gemm_rate / 1e9, 100.0 * flops / gemm_rate,
               model.memory_meter().peak_bytes() / 1048576.0, loss);
+  return {run.preset,
+          galore::dtype_name<T>(),
+          fmt::format("{} x {}", run.batch, run.seq),
+          fmt::format("{:.3f}", seconds),
+          fmt::format("{:.0f}", tokens / seconds),
+          fmt::format("{:.1f}", flops / 1e9),
+          fmt::format("{:.1f}", gemm_rate / 1e9),
+          fmt::format("{:.1f}%", 100.0 * flops / gemm_rate),
+          fmt::format("{:.0f}", model.memory_meter().peak_bytes() / 1048576.0)};
+}
+
+void write_fragment(const galore::bench::BenchmarkOptions& options, int reps,
+                    const galore::bench::MarkdownTable& table) {
+  galore::bench::MarkdownFragment f(
+      "Model forward + backward (issue: LLaMA transformer)",
+      galore::bench::benchmark_command("build/benchmarks/model/model_benchmark", options.quick));
+  f.paragraph(fmt::format(
+      "One `forward_backward` (Accumulate mode, loss chunk 256 tokens, no checkpointing) per "
+      "step, median of {} steps after a warm-up. \"GEMM GF/s\" is fp32 `galore::gemm` on a "
+      "512x2048x2048 product, timed alternately with the steps of the same row; \"of GEMM\" is "
+      "the model's achieved FLOP/s divided by it. Model FLOPs per token = 6 x (parameters - vocab "
+      "x hidden) + 12 x layers x hidden x seq (PaLM's formula: the input embedding is a lookup; "
+      "attention counted without the causal saving; the flash-attention recomputation is not "
+      "counted). \"peak MiB\" is the model's own allocations (weights, gradients, activations, "
+      "workspace) as its AllocationMeter measured them.",
+      reps));
+  f.table(table);
+  f.paragraph(
+      "- bf16 runs slower than fp32 where OpenBLAS has no `cblas_sbgemm` (Debian's 0.3.21): every "
+      "bf16 GEMM then widens its operands to fp32 first (the 32000-row LM head three times per "
+      "chunk); bf16 still saves memory (peak MiB).\n"
+      "- `OMP_WAIT_POLICY=passive` matters: with libgomp's default spinning, the idle Kokkos "
+      "OpenMP threads compete with OpenBLAS's pthreads after every kernel (compare "
+      "`OMP_WAIT_POLICY=active model_benchmark --quick`).");
+  f.write(options.markdown);
 }
 
 }  // namespace
 
 int main(int argc, char* argv[]) {
   Kokkos::ScopeGuard kokkos(argc, argv);
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  const galore::bench::BenchmarkOptions options = galore::bench::parse_benchmark_options(
+      argc, argv, "model_benchmark [--quick] [--markdown FILE]");
+  const bool quick = options.quick;
   const int reps = quick ? 1 : 5;
   const std::vector<Run> runs =
       quick ? std::vector<Run>{{"20m", 1, 64}} : std::vector<Run>{{"20m", 4, 256}, {"60m", 2, 256}};
@@ -114,9 +156,12 @@ int main(int argc, char* argv[]) {
   std::printf("median of %d repetitions after a warm-up\n\n", reps);
   std::printf("%-5s %-9s %12s %8s %9s %9s %9s %9s %9s %8s\n", "model", "dtype", "batch x seq",
               "s/step", "tokens/s", "GFLOP/s", "GEMM GF/s", "of GEMM", "peak MiB", "loss");
+  galore::bench::MarkdownTable table({"model", "dtype", "batch x seq", "s/step", "tokens/s",
+                                      "GFLOP/s", "GEMM GF/s", "of GEMM", "peak MiB"});
   for (const Run& run : runs) {
-    benchmark_model<float>(run, reps, gemm);
-    benchmark_model<bf16>(run, reps, gemm);
+    table.add_row(benchmark_model<float>(run, reps, gemm));
+    table.add_row(benchmark_model<bf16>(run, reps, gemm));
   }
+  if (!options.markdown.empty()) write_fragment(options, reps, table);
   return 0;
 }

@@ -13,6 +13,7 @@ void AllocationMeter::release_unreferenced() {
       ++kept;
     } else {
       live_ -= entries_[i].bytes;
+      kind_live_[index(entries_[i].kind)] -= entries_[i].bytes;
     }
   }
   entries_.resize(kept);
@@ -26,6 +27,7 @@ std::int64_t AllocationMeter::live_bytes() {
 void AllocationMeter::reset_peak() {
   release_unreferenced();
   peak_ = live_;
+  kind_peak_ = kind_live_;
 }
 
 }  // namespace galore

@@ -40,6 +40,7 @@ class ModelGradientSink final : public GradientSink<T> {
 
   Matrix<float>& gradient(Parameter<T>& p) override {
     if (p.grad.data() == nullptr) {
+      const AllocationMeter::KindScope kind(meter_, AllocationKind::Gradients);
       p.grad = meter_.zeros<Matrix<float>>(p.name + ".grad", p.value.extent(0), p.value.extent(1));
     } else if (p.grad.extent(0) != p.value.extent(0) || p.grad.extent(1) != p.value.extent(1)) {
       throw ShapeError("gradient of " + p.name + " has shape " + shape_string(p.grad) +
@@ -79,6 +80,7 @@ LlamaModel<T>::LlamaModel(const ModelConfig& config, std::uint64_t seed, LlamaMo
   const int h = config_.hidden_size;
   const int i = config_.intermediate_size;
   const int v = config_.vocab_size;
+  const AllocationMeter::KindScope kind(meter_, AllocationKind::Weights);
   const auto add = [&](std::string name, ParamRole role, int layer, int rows, int cols) {
     Matrix<T> value = meter_.uninitialized<Matrix<T>>(name, rows, cols);
     parameters_.push_back(Parameter<T>{std::move(name), role, layer, value, Matrix<float>()});

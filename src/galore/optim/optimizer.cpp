@@ -80,6 +80,13 @@ typename Optimizer<T>::Slot& Optimizer<T>::slot_for(const Parameter<T>& param) {
 
 template <class T>
 void Optimizer<T>::update(const ExecSpace& space, Parameter<T>& param) {
+  const Slot& s = update_slot(space, param);
+  if (observer_) observer_(s.name, s.refreshed);
+}
+
+template <class T>
+typename Optimizer<T>::Slot& Optimizer<T>::update_slot(const ExecSpace& space,
+                                                       Parameter<T>& param) {
   if (!in_step_) throw Error("optimizer: update() outside begin_step()/end_step()");
   const PhaseScope phase(timer_, Phase::Optimizer);
   Slot& s = slot_for(param);
@@ -105,7 +112,7 @@ void Optimizer<T>::update(const ExecSpace& space, Parameter<T>& param) {
   if (!s.projector) {
     s.rule->compute_direction(space, param.grad, t, lr_, flag);
     apply_update(space, param.value, param.grad, s.rule->coefficients(t, lr_), flag);
-    return;
+    return s;
   }
 
   if (refresh) {
@@ -117,7 +124,7 @@ void Optimizer<T>::update(const ExecSpace& space, Parameter<T>& param) {
     space.fence();
     if (bad) {
       s.skipped_early = true;
-      return;
+      return s;
     }
     RangeFinderOptions options;
     options.oversampling = g.oversampling;
@@ -142,6 +149,7 @@ void Optimizer<T>::update(const ExecSpace& space, Parameter<T>& param) {
   UpdateCoefficients c = s.rule->coefficients(t, lr_);
   c.scale *= g.scale;  // alpha: the effective learning rate on projected weights is lr * alpha
   apply_update(space, param.value, param.grad, c, flag);
+  return s;
 }
 
 template <class T>
@@ -199,6 +207,26 @@ std::size_t Optimizer<T>::state_bytes() {
     if (!t.on_host) bytes += t.bytes;
   });
   return bytes;
+}
+
+template <class T>
+OptimizerMemory Optimizer<T>::memory() {
+  OptimizerMemory m;
+  m.scratch = scratch_.bytes();
+  for (Slot& s : slots_) {
+    // 8-bit state names its scales "<state>.absmax" (the checkpoint names, adam8bit.cpp).
+    s.rule->visit_state(s.name, [&](const StateTensor& t) {
+      if (t.on_host) return;
+      const std::string suffix = ".absmax";
+      const bool scales = t.name.size() > suffix.size() &&
+                          t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) == 0;
+      (scales ? m.quantization_scales : m.states) += t.bytes;
+    });
+    if (s.projector) {
+      m.projections += (s.projector->left().span() + s.projector->right().span()) * sizeof(T);
+    }
+  }
+  return m;
 }
 
 template <class T>

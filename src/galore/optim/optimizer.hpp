@@ -40,12 +40,22 @@
 #include "galore/optim/state_tensor.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace galore {
+
+// Device bytes of an optimizer by component, as the memory accounting names them.
+struct OptimizerMemory {
+  std::size_t states = 0;               // moments and statistics (8-bit codes included)
+  std::size_t quantization_scales = 0;  // per-block absmax of 8-bit state
+  std::size_t projections = 0;          // GaLore bases
+  std::size_t scratch = 0;              // fp32 scratch of one projected update
+};
 
 struct StepReport {
   std::int64_t step = 0;
@@ -70,6 +80,11 @@ class Optimizer {
   void update(const ExecSpace& space, Parameter<T>& param);
   StepReport end_step();
 
+  // Called after every update() with the parameter's name and whether its GaLore subspace was
+  // recomputed: progress reports during long steps.
+  using UpdateObserver = std::function<void(const std::string& name, bool refreshed)>;
+  void set_update_observer(UpdateObserver observer) { observer_ = std::move(observer); }
+
   // nullptr (the default): gradients are used as given (one process, or already averaged).
   void set_gradient_averaging(ProcessGroup* group) { group_ = group; }
   // update() charges Phase::Optimizer, and Phase::Refresh for a subspace recomputation. nullptr
@@ -83,6 +98,7 @@ class Optimizer {
   // Every state tensor: "<param>.exp_avg", "<param>.galore.left", "<param>.step" (host int64), ...
   void visit_state(const StateVisitor& visitor);
   std::size_t state_bytes();  // device bytes of all state tensors (moments, scales, bases)
+  OptimizerMemory memory();   // the same bytes by component, and the scratch
 
   const OptimizerConfig& config() const { return config_; }
   const OptimizerChoice& choice() const { return choice_; }
@@ -102,6 +118,7 @@ class Optimizer {
     bool refreshed = false;
   };
   Slot& slot_for(const Parameter<T>& param);
+  Slot& update_slot(const ExecSpace& space, Parameter<T>& param);  // update() less the observer
   const Slot* find(const std::string& name) const;
 
   OptimizerConfig config_;
@@ -112,6 +129,7 @@ class Optimizer {
   ScratchBuffers scratch_;
   ProcessGroup* group_ = nullptr;
   PhaseTimer* timer_ = nullptr;
+  UpdateObserver observer_;
   bool in_step_ = false;
   std::int64_t step_ = 0;
   float lr_ = 0.0f;

@@ -121,9 +121,10 @@ int paper_galore_rank(const std::string& preset) {
 
 MemoryBreakdown estimate_training_memory(const MemoryQuery& q) {
   q.model.validate();
-  if (q.batch <= 0 || q.seq <= 0) {
-    throw ConfigError(
-        fmt::format("memory query: batch = {} and seq = {} must be positive", q.batch, q.seq));
+  if (q.batch <= 0 || q.seq <= 0 || q.accumulation_steps <= 0) {
+    throw ConfigError(fmt::format(
+        "memory query: batch = {}, seq = {} and accumulation_steps = {} must be positive", q.batch,
+        q.seq, q.accumulation_steps));
   }
   const std::int64_t weight_bytes = q.bf16 ? 2 : 4;
   const bool galore = is_galore(q.method);
@@ -171,7 +172,14 @@ MemoryBreakdown estimate_training_memory(const MemoryQuery& q) {
     if (side == ProjectionSide::Both) s += std::max(q.rank * w.cols, w.rows * q.rank);
     scratch = std::max(scratch, s);
   }
-  out.gradients = (q.per_layer ? largest_gradient : total_gradient) * q.gradient_bytes;
+  if (!lora) {
+    // The model's backward pass completes gate and up together, and q, k and v together
+    // (model/decoder_block.cpp): per-layer updates release them together.
+    const std::int64_t h = q.model.hidden_size, i = q.model.intermediate_size;
+    largest_gradient = std::max({largest_gradient, 2 * i * h, 3 * h * h});
+  }
+  const bool one_at_a_time = q.per_layer && q.accumulation_steps <= 1;
+  out.gradients = (one_at_a_time ? largest_gradient : total_gradient) * q.gradient_bytes;
 
   const MemoryEstimate model = LlamaModel<float>::estimate_memory(q.model, q.batch, q.seq, q.bf16,
                                                                   q.activation_checkpointing);

@@ -5,7 +5,9 @@
 // Components:
 //   weights              every parameter in the weight dtype (LoRA: frozen base + adapters)
 //   gradients            trainable gradients; with per-layer updates only the largest single
-//                        weight's gradient exists at a time
+//                        weight's gradient (or gate + up, or q + k + v, completed together by
+//                        the backward pass) exists at a time, unless micro-batches are
+//                        accumulated
 //   optimizer_states     moments (fp32/bf16 or 8-bit codes) on full or projected shapes
 //   projection_matrices  GaLore P/Q in the weight dtype
 //   quantization_scales  one fp32 absmax per block of 8-bit state
@@ -51,6 +53,9 @@ struct MemoryQuery {
   int gradient_bytes = 4;  // weight gradients: 4 (ours, fp32) or 2 (paper BF16)
   int moment_bytes = 4;    // 32-bit optimizer moments: 4 (ours) or 2 (paper BF16)
   bool per_layer = false;
+  // Micro-batches per optimizer step. With per-layer updates, more than one keeps every gradient
+  // at full size until the last micro-batch's backward pass (train_step.hpp).
+  int accumulation_steps = 1;
   bool adafactor_first_moment = true;  // Adafactor keeps beta1's moment (our default)
   int quantization_block_size = 2048;
   ProjectionType projection = ProjectionType::Std;

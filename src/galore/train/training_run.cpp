@@ -8,8 +8,10 @@
 #include "galore/train/batch_recorder.hpp"
 #include "galore/train/evaluation.hpp"
 #include "galore/train/memory_accounting.hpp"
+#include "galore/train/memory_report.hpp"
 #include "galore/train/progress_log.hpp"
 #include "galore/train/resident_memory.hpp"
+#include "galore/train/step_progress.hpp"
 #include "galore/train/train_step.hpp"
 #include "galore/train/training_flops.hpp"
 #include "galore/train/weight_checksum.hpp"
@@ -67,7 +69,7 @@ data::DataSpec data_spec(const config::RunConfig& c) {
 }
 
 // The accounting of galore-memory for this run's model, optimizer and batch shape.
-MemoryBreakdown estimated_memory(const config::RunConfig& c, const ModelConfig& model) {
+MemoryBreakdown estimated_memory(const config::RunConfig& c, const ModelConfig& model, int ranks) {
   const OptimizerChoice choice = parse_optimizer_config(optimizer_config(c));
   MemoryQuery query;
   query.model = model;
@@ -77,6 +79,7 @@ MemoryBreakdown estimated_memory(const config::RunConfig& c, const ModelConfig& 
   query.seq = static_cast<int>(c.batch.seq_len);
   query.bf16 = c.model.dtype == "bf16";
   query.per_layer = c.optimizer.per_layer;
+  query.accumulation_steps = static_cast<int>(c.accumulation_steps(ranks));
   query.quantization_block_size = static_cast<int>(c.optimizer.block_size);
   query.projection = choice.proj_type;
   query.activation_checkpointing = c.model.activation_checkpointing;
@@ -109,7 +112,8 @@ void keep_metrics_up_to(const fs::path& path, std::int64_t step) {
   write_text_file(path, kept);
 }
 
-std::string mib(std::int64_t bytes) { return fmt::format("{:.1f} MiB", bytes / 1048576.0); }
+// Steps expected to take longer than this report their progress while they run.
+constexpr double kProgressSeconds = 10.0;
 
 template <class T>
 RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
@@ -254,11 +258,24 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
                                        ? std::min(total_steps, start_step + c.run.session_steps)
                                        : total_steps;
 
+  StepProgress step_progress(*log, static_cast<int>(model.parameters().size()), kProgressSeconds);
+  optimizer.set_update_observer([&](const std::string& name, bool refreshed) {
+    step_progress.parameter_updated(name, refreshed);
+  });
+  const double forward_backward_seconds = tokens_per_step * flops_per_token / peak_flops;
+  if (start_step < total_steps && forward_backward_seconds > kProgressSeconds) {
+    log->message(fmt::format(
+        "step {}: forward and backward take about {:.0f} s at the GEMM peak; the parameters' "
+        "updates are reported as they happen",
+        start_step + 1, forward_backward_seconds));
+  }
+
   Kokkos::Timer run_timer;
   const double seconds_before = progress.train_seconds;
   for (std::int64_t s = start_step; s < total_steps; ++s) {
     run_phases += phases.lap();  // between steps: logging, checkpoints, evaluation
     Kokkos::Timer step_timer;
+    step_progress.begin(s + 1);
     const double lr = schedule.at(s);
     phases.enter(Phase::Io);
     const std::vector<MicroBatch>& micro_batches = loader.next(sampler, rank, ranks);
@@ -355,19 +372,13 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
     log->eval({summary.steps_completed, summary.final_validation_loss, summary.unigram_entropy});
   }
   run_phases += phases.lap();
-  summary.peak_resident_bytes = peak_resident_bytes();
-  const MemoryBreakdown estimate = estimated_memory(c, model_config);
-  log->message(fmt::format(
-      "memory estimate: weights {} | gradients {} | optimizer states {} | projections {} | "
-      "quantization scales {} | activations {} | workspace {} | total {}",
-      mib(estimate.weights), mib(estimate.gradients), mib(estimate.optimizer_states),
-      mib(estimate.projection_matrices), mib(estimate.quantization_scales),
-      mib(estimate.activations), mib(estimate.workspace), mib(estimate.total())));
-  log->message(fmt::format(
-      "memory measured: model views peak {} + optimizer state {} | process peak resident {} "
-      "(includes the runtime, libraries and the data)",
-      mib(model.memory_meter().peak_bytes()), mib(optimizer.state_bytes()),
-      mib(summary.peak_resident_bytes)));
+  const MeasuredMemory memory = measure_memory(model, optimizer);
+  summary.peak_resident_bytes = memory.process_peak_resident;
+  const MemoryBreakdown estimate = estimated_memory(c, model_config, ranks);
+  log->message(
+      "memory by component, measured (peak) and estimated as galore-memory does; the process "
+      "peak also holds the runtime, libraries, data and unmetered temporaries:\n" +
+      memory_report_table(memory, estimate));
   log->message(fmt::format(
       "done: {} ({} steps, {:.1f} s) | validation loss {:.4f} -> {:.4f} | unigram baseline {:.4f}",
       status_name(summary.status), summary.steps_completed, run_timer.seconds(),
@@ -384,6 +395,7 @@ RunSummary train(const config::RunConfig& c, const ModelConfig& model_config,
                       {"final_validation_loss", summary.final_validation_loss},
                       {"unigram_entropy", summary.unigram_entropy},
                       {"peak_resident_bytes", summary.peak_resident_bytes},
+                      {"memory", memory_report_json(memory, estimate)},
                       {"seconds", run_timer.seconds()},
                       {"phase_seconds", phase_seconds_json(run_phases)},
                       {"gemm_peak_flops", peak_flops},
