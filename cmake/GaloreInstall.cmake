@@ -1,8 +1,9 @@
 # Install rules and the CMake package GaloreKokkos.
 #
 # Installs every library made by galore_add_library() (global property GALORE_LIBRARIES), the
-# project's own libraries they link (galore_kernels_host, which static linking makes part of the
-# link interface), the umbrella target exported as GaloreKokkos::galore, the public headers, the
+# project's own libraries they link (galore_kernels_host, and with a CUDA Kokkos
+# galore_cuda_dispatch and galore_kernels_cuda, which static linking makes part of the link
+# interface), the umbrella target exported as GaloreKokkos::galore, the public headers, the
 # command-line programs, and GaloreKokkosConfig.cmake with its version file.
 #
 # The exported link interface is walked here: every external package it names is re-found by the
@@ -172,7 +173,7 @@ set(GALORE_BLA_VENDOR "")  # FindBLAS leaves "All" behind when no vendor was ask
 if(BLA_VENDOR AND NOT BLA_VENDOR STREQUAL "All")
   set(GALORE_BLA_VENDOR "${BLA_VENDOR}")
 endif()
-foreach(flag GALORE_ENABLE_MPI GALORE_ENABLE_HDF5 GALORE_ENABLE_CUDA_KERNELS)
+foreach(flag GALORE_ENABLE_MPI GALORE_ENABLE_HDF5 GALORE_ENABLE_CUDA_KERNELS GALORE_CUDA_DISPATCH)
   if(${flag})
     set(${flag}_VALUE ON)
   else()

@@ -57,6 +57,10 @@ class ProjectorRefresher {
   // Synchronises stream() and returns the number of refreshes rejected since construction.
   int rejected_refreshes();
 
+  // The Gaussian sketch seed of later randomized refreshes (RefreshOptions::seed until then), so
+  // one refresher serves every parameter and step with the seeds its caller derives for them.
+  void set_seed(std::uint64_t seed) { options_.seed = seed; }
+
   cudaStream_t stream() const { return stream_; }
 
  private:

@@ -211,7 +211,10 @@ DeviceGradients<T> flash_backward(const AttentionShape& s, const Matrix<T>& q, c
   DeviceGradients<T> g{Matrix<T>("dq", s.tokens(), s.width()),
                        Matrix<T>("dk", s.tokens(), s.width()),
                        Matrix<T>("dv", s.tokens(), s.width())};
-  for (const auto& x : {g.dq, g.dk, g.dv}) Kokkos::deep_copy(x, galore::from_float<T>(7.0f));
+  // A named array: nvcc's host code turns a braced list in a range-for of a template into a comma
+  // expression.
+  const Matrix<T> buffers[] = {g.dq, g.dk, g.dv};
+  for (const auto& x : buffers) Kokkos::deep_copy(x, galore::from_float<T>(7.0f));
   galore::attention_backward<T>(ExecSpace(), s, q, k, v, f.out, f.lse, d_out, g.dq, g.dk, g.dv);
   ExecSpace().fence();
   return g;

@@ -213,24 +213,24 @@ TEST_CASE("bf16 forward and gradients stay close to fp32", "[model][bf16]") {
   c.vocab_size = 300;
   c.max_sequence_length = 32;
   LlamaModel<float> fp32(c, 21);
-  LlamaModel<bf16> half(c, 21);  // the same fp32 draws, rounded to bf16
+  LlamaModel<bf16> bf16_model(c, 21);  // the same fp32 draws, rounded to bf16
   const Batch batch = random_batch(2, 32, c.vocab_size, 5);
   const float loss32 = fp32.forward_backward(ExecSpace(), batch.inputs, batch.targets, 1.0f,
                                              GradientMode::Accumulate);
-  const float loss16 = half.forward_backward(ExecSpace(), batch.inputs, batch.targets, 1.0f,
-                                             GradientMode::Accumulate);
+  const float loss16 = bf16_model.forward_backward(ExecSpace(), batch.inputs, batch.targets, 1.0f,
+                                                   GradientMode::Accumulate);
   INFO("fp32 loss " << loss32 << ", bf16 loss " << loss16);
   // Tolerances: bf16 keeps 8 significant bits (relative rounding 2^-9 = 0.2%) per stored tensor.
   CHECK(std::abs(loss16 - loss32) < 0.01 * loss32);
-  CHECK(half.evaluate_loss(ExecSpace(), batch.inputs, batch.targets) == loss16);
+  CHECK(bf16_model.evaluate_loss(ExecSpace(), batch.inputs, batch.targets) == loss16);
 
   const auto logits32 = to_host(fp32.logits(ExecSpace(), batch.inputs));
-  const auto logits16 = to_host(half.logits(ExecSpace(), batch.inputs));
+  const auto logits16 = to_host(bf16_model.logits(ExecSpace(), batch.inputs));
   const double logit_error = relative_error(logits16, logits32);
   INFO("logits relative error " << logit_error);
   CHECK(logit_error < 0.03);
 
-  const auto g32 = gradients(fp32), g16 = gradients(half);
+  const auto g32 = gradients(fp32), g16 = gradients(bf16_model);
   for (const auto& [name, grad] : g32) {
     const double error = relative_error(g16.at(name), grad);
     INFO(name << ": relative error " << error);
@@ -336,8 +336,8 @@ TEST_CASE("the memory estimate agrees with the measured peak within 5%", "[model
     };
     LlamaModel<float> fp32(c, 1, {k.checkpointing, k.chunk});
     check(fp32, false);
-    LlamaModel<bf16> half(c, 1, {k.checkpointing, k.chunk});
-    check(half, true);
+    LlamaModel<bf16> bf16_model(c, 1, {k.checkpointing, k.chunk});
+    check(bf16_model, true);
   }
   // Checkpointing trades recomputation for memory: at the 60m shape it must save most of it.
   const auto full =

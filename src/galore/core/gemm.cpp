@@ -1,9 +1,15 @@
 #include "galore/core/gemm.hpp"
 
+#include "galore/core/cuda_dispatch.hpp"
 #include "galore/core/error.hpp"
 #include "kernels/host/blas_gemm.hpp"
 
+#if GALORE_CUDA_DISPATCH
+#include "kernels/cuda/gemm.hpp"
+#endif
+
 #include <algorithm>
+#include <cstdint>
 #include <sstream>
 #include <type_traits>
 
@@ -50,23 +56,26 @@ hk::Transpose to_host(Op op) { return op == Op::N ? hk::Transpose::No : hk::Tran
 const std::uint16_t* words(const bf16* p) { return reinterpret_cast<const std::uint16_t*>(p); }
 
 // --- host BLAS path ------------------------------------------------------------------------
+// (maybe_unused: a build whose memory is not host-accessible, CUDA, never calls it)
 
-void host_gemm(Op op_a, Op op_b, float alpha, const MatrixRef<const float>& a,
-               const MatrixRef<const float>& b, float beta, const MatrixRef<float>& c,
-               GemmShape s) {
+[[maybe_unused]] void host_gemm(Op op_a, Op op_b, float alpha, const MatrixRef<const float>& a,
+                                const MatrixRef<const float>& b, float beta,
+                                const MatrixRef<float>& c, GemmShape s) {
   hk::sgemm(to_host(op_a), to_host(op_b), s.m, s.n, s.k, alpha, a.data(), leading_dim(a), b.data(),
             leading_dim(b), beta, c.data(), leading_dim(c));
 }
 
-void host_gemm(Op op_a, Op op_b, float alpha, const MatrixRef<const bf16>& a,
-               const MatrixRef<const bf16>& b, float beta, const MatrixRef<float>& c, GemmShape s) {
+[[maybe_unused]] void host_gemm(Op op_a, Op op_b, float alpha, const MatrixRef<const bf16>& a,
+                                const MatrixRef<const bf16>& b, float beta,
+                                const MatrixRef<float>& c, GemmShape s) {
   hk::bf16_gemm(to_host(op_a), to_host(op_b), s.m, s.n, s.k, alpha, words(a.data()), leading_dim(a),
                 words(b.data()), leading_dim(b), beta, c.data(), leading_dim(c));
 }
 
 // bf16 output: accumulate the whole product in fp32, round once.
-void host_gemm(Op op_a, Op op_b, float alpha, const MatrixRef<const bf16>& a,
-               const MatrixRef<const bf16>& b, float beta, const MatrixRef<bf16>& c, GemmShape s) {
+[[maybe_unused]] void host_gemm(Op op_a, Op op_b, float alpha, const MatrixRef<const bf16>& a,
+                                const MatrixRef<const bf16>& b, float beta,
+                                const MatrixRef<bf16>& c, GemmShape s) {
   Matrix<float> acc(Kokkos::view_alloc(Kokkos::WithoutInitializing, "galore::gemm::acc"), s.m, s.n);
   if (beta != 0.0f) {
     Kokkos::parallel_for("galore::gemm::widen_c",
@@ -143,6 +152,69 @@ void portable_gemm(const ExecSpace& space, Op op_a, Op op_b, float alpha,
       });
 }
 
+// --- CUDA: cuBLAS / cuBLASLt in kernels/cuda ---------------------------------------------------
+
+#if GALORE_CUDA_DISPATCH
+namespace kc = kernels::cuda;
+
+kc::Op to_cuda(Op op) { return op == Op::N ? kc::Op::N : kc::Op::T; }
+
+// Same row-major semantics and leading dimensions as the host BLAS path (kernels/cuda/gemm.hpp
+// swaps the operands for column-major cuBLAS itself). fp32 goes to cublasSgemm (no TF32); bf16
+// operands to cuBLASLt with fp32 accumulation, a bf16 C rounded once from the fp32 result, as
+// host_gemm does. cuBLAS rejects empty extents: those stay on the portable kernel.
+template <class TA, class TC>
+void cuda_gemm(const ExecSpace& space, Op op_a, Op op_b, float alpha, const MatrixRef<const TA>& a,
+               const MatrixRef<const TA>& b, float beta, const MatrixRef<TC>& c, GemmShape s) {
+  if (s.m == 0 || s.n == 0 || s.k == 0) {
+    portable_gemm(space, op_a, op_b, alpha, a, b, beta, c, s);
+    return;
+  }
+  namespace cd = cuda_dispatch;
+  kc::gemm(cd::blas(space), to_cuda(op_a), to_cuda(op_b), s.m, s.n, s.k, alpha, cd::words(a.data()),
+           leading_dim(a), cd::words(b.data()), leading_dim(b), beta, cd::words(c.data()),
+           leading_dim(c));
+}
+
+// Elements between batch entries (any value for a single entry).
+template <class View>
+std::int64_t batch_stride(const View& v) {
+  return v.extent(0) <= 1 ? 0 : static_cast<std::int64_t>(v.stride(0));
+}
+
+template <class View>
+int batched_leading_dim(const View& v) {
+  return static_cast<int>(std::max<std::size_t>({v.stride(1), v.extent(2), std::size_t{1}}));
+}
+
+template <class View>
+bool batched_rows_contiguous(const View& v) {
+  return v.extent(2) <= 1 || v.stride(2) == 1;
+}
+
+// One strided-batched cuBLAS call for the whole batch. fp32 updates C in place; the cuBLASLt
+// forms take C and D separately, here the same memory.
+template <class TA, class TC>
+void cuda_gemm_batched(const ExecSpace& space, Op op_a, Op op_b, float alpha,
+                       const Tensor3Ref<const TA>& a, const Tensor3Ref<const TA>& b, float beta,
+                       const Tensor3Ref<TC>& c, GemmShape s) {
+  namespace cd = cuda_dispatch;
+  const kc::GemmShape shape{to_cuda(op_a), to_cuda(op_b), s.m,
+                            s.n,           s.k,           static_cast<int>(c.extent(0))};
+  using WA = const typename cd::KernelWord<TA>::type;
+  using WC = typename cd::KernelWord<TC>::type;
+  const kc::MatrixOperand<WA> ka{cd::words(a.data()), batched_leading_dim(a), batch_stride(a)};
+  const kc::MatrixOperand<WA> kb{cd::words(b.data()), batched_leading_dim(b), batch_stride(b)};
+  const kc::MatrixOperand<WC> kd{cd::words(c.data()), batched_leading_dim(c), batch_stride(c)};
+  if constexpr (std::is_same_v<TA, float>) {
+    kc::gemm(cd::blas(space), shape, alpha, ka, kb, beta, kd);
+  } else {
+    const kc::MatrixOperand<const WC> kc_in{kd.data, kd.ld, kd.stride};
+    kc::gemm(cd::blas(space), shape, alpha, ka, kb, beta, kc_in, kd);
+  }
+}
+#endif
+
 // --- dispatch ------------------------------------------------------------------------------
 
 template <class TA, class TC>
@@ -153,7 +225,11 @@ void dispatch(const ExecSpace& space, Op op_a, Op op_b, float alpha, const Matri
     space.fence();  // BLAS runs outside Kokkos: earlier kernels on `space` must have finished
     host_gemm(op_a, op_b, alpha, a, b, beta, c, s);
   } else {
+#if GALORE_CUDA_DISPATCH
+    cuda_gemm(space, op_a, op_b, alpha, a, b, beta, c, s);  // views in CUDA memory
+#else
     portable_gemm(space, op_a, op_b, alpha, a, b, beta, c, s);
+#endif
   }
 }
 
@@ -166,6 +242,21 @@ void dispatch_batched(const ExecSpace& space, Op op_a, Op op_b, float alpha,
     throw ShapeError("gemm_batched: batch extents differ: A" + shape_string(a) + ", B" +
                      shape_string(b) + ", C" + shape_string(c));
   }
+#if GALORE_CUDA_DISPATCH
+  // One strided-batched call when every operand's rows are contiguous (the shapes are checked on
+  // the first entry; all entries share them) and no extent is empty.
+  if (batch > 0 && batched_rows_contiguous(a) && batched_rows_contiguous(b) &&
+      batched_rows_contiguous(c)) {
+    const auto all = Kokkos::ALL;
+    const GemmShape s =
+        check_shapes("gemm_batched", op_a, op_b, Kokkos::subview(a, 0, all, all),
+                     Kokkos::subview(b, 0, all, all), Kokkos::subview(c, 0, all, all));
+    if (s.m > 0 && s.n > 0 && s.k > 0) {
+      cuda_gemm_batched<TA, TC>(space, op_a, op_b, alpha, a, b, beta, c, s);
+      return;
+    }
+  }
+#endif
   for (std::size_t i = 0; i < batch; ++i) {
     const auto all = Kokkos::ALL;
     dispatch<TA, TC>(space, op_a, op_b, alpha, Kokkos::subview(a, i, all, all),

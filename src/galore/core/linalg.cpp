@@ -1,8 +1,9 @@
 // Thin SVD, QR orthonormalisation and the randomized range finder (see linalg.hpp).
 //
 // LAPACK works in place on a contiguous row-major copy of the input. When the memory space is
-// host-accessible that copy is the only one; otherwise it is mirrored to the host and back
-// (until kernels/cuda provides cuSOLVER). The multiplies go through galore::gemm.
+// host-accessible that copy is the only one; otherwise it is mirrored to the host and back (on
+// CUDA the projector refresh uses kernels/cuda's cuSOLVER refresher instead of these functions).
+// The multiplies go through galore::gemm.
 #include "galore/core/linalg.hpp"
 
 #include "galore/core/error.hpp"

@@ -1,8 +1,9 @@
 // Dense linear algebra for the GaLore projector: thin SVD, QR orthonormalisation and the randomized
 // range finder (Halko, Martinsson, Tropp 2011, Alg. 4.4). All in fp32.
 //
-// Dispatch: host memory -> LAPACKE (sgesdd, sgeqrf/sorgqr); CUDA -> cuSOLVER in kernels/cuda when
-// built. Non-finite input throws NumericError before LAPACK sees it (the reference's "SVD failed to
+// LAPACKE (sgesdd, sgeqrf/sorgqr) on a host copy, whatever the backend; on CUDA the GaLore
+// projector refreshes with cuSOLVER instead (kernels/cuda, see GaLoreProjector::refresh).
+// Non-finite input throws NumericError before LAPACK sees it (the reference's "SVD failed to
 // converge" reports come from NaN gradients); bad shapes or ranks throw ShapeError.
 #pragma once
 

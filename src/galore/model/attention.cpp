@@ -7,8 +7,13 @@
 // for dK and dV, one team per query tile for dQ (FlashAttention-2 uses atomics for dQ instead).
 #include "galore/model/attention.hpp"
 
+#include "galore/core/cuda_dispatch.hpp"
 #include "galore/core/error.hpp"
 #include "galore/core/math.hpp"
+
+#if GALORE_CUDA_DISPATCH
+#include "kernels/cuda/attention.hpp"
+#endif
 
 #include <cmath>
 #include <limits>
@@ -350,12 +355,8 @@ void attention_backward_queries(const ExecSpace& space, const AttentionShape& sh
       });
 }
 
-// RoPE for positive (forward) or negative (backward: the inverse, which is the transpose) angles.
-template <class T>
-void rotate_pairs(const ExecSpace& space, const char* fn, const AttentionShape& shape, float theta,
-                  const MatrixRef<T>& x, float direction) {
+void check_rope(const char* fn, const AttentionShape& shape, float theta) {
   check_shape(fn, shape);
-  check_activation(fn, "x", shape, x);
   if (shape.head_dim % 2 != 0) {
     throw ShapeError(std::string(fn) + ": head_dim must be even to rotate pairs, got " +
                      describe(shape));
@@ -363,6 +364,14 @@ void rotate_pairs(const ExecSpace& space, const char* fn, const AttentionShape& 
   if (!(theta > 0.0f)) {
     throw ConfigError(std::string(fn) + ": theta must be positive, got " + std::to_string(theta));
   }
+}
+
+// RoPE for positive (forward) or negative (backward: the inverse, which is the transpose) angles.
+template <class T>
+void rotate_pairs(const ExecSpace& space, const char* fn, const AttentionShape& shape, float theta,
+                  const MatrixRef<T>& x, float direction) {
+  check_rope(fn, shape, theta);
+  check_activation(fn, "x", shape, x);
   const int seq = shape.seq;
   const int heads = shape.heads;
   const int head_dim = shape.head_dim;
@@ -386,6 +395,83 @@ void rotate_pairs(const ExecSpace& space, const char* fn, const AttentionShape& 
         x(t, col + half) = from_float<T>(x2 * cos_a + x1 * sin_a);
       });
 }
+
+#if GALORE_CUDA_DISPATCH
+// --- CUDA: the fused kernels of kernels/cuda/attention.hpp ---------------------------------------
+//
+// Same layout as here ([tokens, heads*head_dim] activations, head h in columns h*head_dim..,
+// fp32 lse [batch, heads, seq], scores scaled by 1/sqrt(head_dim), causal), same outputs (dq, dk,
+// dv overwritten). The kernels take one row stride for q/k/v, one for out/d_out and one for
+// dq/dk/dv, a packed lse, head_dim 64 or 128 and at most 65535 (batch, head) pairs; anything
+// else stays on the Kokkos kernels above.
+
+namespace cd = cuda_dispatch;
+namespace kc = kernels::cuda;
+
+template <class View>
+bool packed_row_statistic(const View& x) {
+  const auto b = x.extent(0), h = x.extent(1), s = x.extent(2);
+  return (s <= 1 || x.stride(2) == 1) && (h <= 1 || x.stride(1) == s) &&
+         (b <= 1 || x.stride(0) == h * s);
+}
+
+bool fused_shape(const AttentionShape& s) {
+  return kc::attention_supports(s.head_dim) && static_cast<long long>(s.batch) * s.heads <= 65535;
+}
+
+// The row stride shared by every view, or 0 if they differ or one is strided in its last index.
+template <class First, class... Rest>
+int shared_row_stride(const First& first, const Rest&... rest) {
+  const int ld = cd::row_stride(first);
+  return ((cd::row_stride(rest) == ld) && ...) ? ld : 0;
+}
+
+kc::AttentionShape kernel_shape(const AttentionShape& s, float rope_theta) {
+  return {s.batch, s.seq, s.heads, s.head_dim, rope_theta};
+}
+
+// rope_theta 0: q and k are used as given (already rotated, as attention_forward's contract).
+template <class T>
+bool try_cuda_forward(const ExecSpace& space, const AttentionShape& shape, float rope_theta,
+                      const MatrixRef<const T>& q, const MatrixRef<const T>& k,
+                      const MatrixRef<const T>& v, const MatrixRef<T>& out,
+                      const Tensor3Ref<float>& lse) {
+  const int ld_qkv = shared_row_stride(q, k, v);
+  const int ld_out = cd::row_stride(out);
+  if (!fused_shape(shape) || ld_qkv == 0 || ld_out == 0 || !packed_row_statistic(lse)) {
+    return false;
+  }
+  kc::attention_forward(kernel_shape(shape, rope_theta), cd::words(q.data()), cd::words(k.data()),
+                        cd::words(v.data()), ld_qkv, cd::words(out.data()), ld_out, lse.data(),
+                        cd::stream(space));
+  return true;
+}
+
+template <class T>
+bool try_cuda_backward(const ExecSpace& space, const AttentionShape& shape, float rope_theta,
+                       const MatrixRef<const T>& q, const MatrixRef<const T>& k,
+                       const MatrixRef<const T>& v, const MatrixRef<const T>& out,
+                       const Tensor3Ref<const float>& lse, const MatrixRef<const T>& d_out,
+                       const MatrixRef<T>& dq, const MatrixRef<T>& dk, const MatrixRef<T>& dv) {
+  const int ld_qkv = shared_row_stride(q, k, v);
+  const int ld_out = shared_row_stride(out, d_out);
+  const int ld_grad = shared_row_stride(dq, dk, dv);
+  if (!fused_shape(shape) || ld_qkv == 0 || ld_out == 0 || ld_grad == 0 ||
+      !packed_row_statistic(lse)) {
+    return false;
+  }
+  // The row term D = rowsum(d_out * out) goes to the stream's workspace: no allocation, no fence.
+  const std::size_t row_term_bytes = sizeof(float) * static_cast<std::size_t>(shape.tokens()) *
+                                     static_cast<std::size_t>(shape.heads);
+  float* row_term = static_cast<float*>(cd::workspace(space, row_term_bytes));
+  kc::attention_backward(kernel_shape(shape, rope_theta), cd::words(q.data()), cd::words(k.data()),
+                         cd::words(v.data()), ld_qkv, cd::words(out.data()),
+                         cd::words(d_out.data()), ld_out, lse.data(), cd::words(dq.data()),
+                         cd::words(dk.data()), cd::words(dv.data()), ld_grad, row_term,
+                         cd::stream(space));
+  return true;
+}
+#endif
 
 }  // namespace
 
@@ -412,6 +498,10 @@ void attention_forward(const ExecSpace& space, const AttentionShape& shape, Matr
   check_activation(fn, "v", shape, v);
   check_activation(fn, "out", shape, out);
   check_row_statistic(fn, "lse", shape, lse);
+#if GALORE_CUDA_DISPATCH
+  // Fused CUDA kernel without RoPE (q, k arrive rotated) when the layouts fit.
+  if (try_cuda_forward<T>(space, shape, 0.0f, q, k, v, out, lse)) return;
+#endif
 
   const int seq = shape.seq;
   const int heads = shape.heads;
@@ -517,11 +607,81 @@ void attention_backward(const ExecSpace& space, const AttentionShape& shape, Mat
   check_activation(fn, "dq", shape, dq);
   check_activation(fn, "dk", shape, dk);
   check_activation(fn, "dv", shape, dv);
+#if GALORE_CUDA_DISPATCH
+  // Fused CUDA kernels without RoPE when the layouts fit (no temporary, so no fence either).
+  if (try_cuda_backward<T>(space, shape, 0.0f, q, k, v, out, lse, d_out, dq, dk, dv)) return;
+#endif
 
   const Tensor3<float> row_term = softmax_row_term(space, shape, out, d_out);
   attention_backward_keys(space, shape, q, k, v, lse, row_term, d_out, dk, dv);
   attention_backward_queries(space, shape, q, k, v, lse, row_term, d_out, dq);
   space.fence();  // row_term is released on return
+}
+
+template <class T>
+bool rope_attention_forward(const ExecSpace& space, const AttentionShape& shape, float theta,
+                            MatrixRef<T> q, MatrixRef<T> k, MatrixRef<const T> v, MatrixRef<T> out,
+                            Tensor3Ref<float> lse) {
+  check_rope("rope_attention_forward", shape, theta);
+#if GALORE_CUDA_DISPATCH
+  {
+    const char* fn = "rope_attention_forward";
+    check_activation(fn, "q", shape, q);
+    check_activation(fn, "k", shape, k);
+    check_activation(fn, "v", shape, v);
+    check_activation(fn, "out", shape, out);
+    check_row_statistic(fn, "lse", shape, lse);
+    // RoPE inside the fused kernel: q and k stay unrotated (and are never rounded after rotation).
+    if (try_cuda_forward<T>(space, shape, theta, q, k, v, out, lse)) return false;
+  }
+#endif
+  rope_forward<T>(space, shape, theta, q);
+  rope_forward<T>(space, shape, theta, k);
+  attention_forward<T>(space, shape, q, k, v, out, lse);
+  return true;
+}
+
+template <class T>
+void rope_attention_backward(const ExecSpace& space, const AttentionShape& shape, float theta,
+                             bool qk_rotated, MatrixRef<const T> q, MatrixRef<const T> k,
+                             MatrixRef<const T> v, MatrixRef<const T> out,
+                             Tensor3Ref<const float> lse, MatrixRef<const T> d_out, MatrixRef<T> dq,
+                             MatrixRef<T> dk, MatrixRef<T> dv) {
+  check_rope("rope_attention_backward", shape, theta);
+  if (!qk_rotated) {
+#if GALORE_CUDA_DISPATCH
+    const char* fn = "rope_attention_backward";
+    check_activation(fn, "q", shape, q);
+    check_activation(fn, "k", shape, k);
+    check_activation(fn, "v", shape, v);
+    check_activation(fn, "out", shape, out);
+    check_row_statistic(fn, "lse", shape, lse);
+    check_activation(fn, "d_out", shape, d_out);
+    check_activation(fn, "dq", shape, dq);
+    check_activation(fn, "dk", shape, dk);
+    check_activation(fn, "dv", shape, dv);
+    if (try_cuda_backward<T>(space, shape, theta, q, k, v, out, lse, d_out, dq, dk, dv)) return;
+    // The gradients' layout does not fit the kernel: rotate copies of q and k instead.
+    const auto rotated = [&](const MatrixRef<const T>& x, const char* label) {
+      Matrix<T> copy(Kokkos::view_alloc(space, Kokkos::WithoutInitializing, std::string(label)),
+                     x.extent(0), x.extent(1));
+      Kokkos::deep_copy(space, copy, x);
+      rope_forward<T>(space, shape, theta, copy);
+      return copy;
+    };
+    const Matrix<T> q_rotated = rotated(q, "galore::rope_attention::q");
+    const Matrix<T> k_rotated = rotated(k, "galore::rope_attention::k");
+    attention_backward<T>(space, shape, q_rotated, k_rotated, v, out, lse, d_out, dq, dk, dv);
+#else
+    throw Error(
+        "rope_attention_backward: q and k are unrotated, but only the CUDA build leaves "
+        "them so");
+#endif
+  } else {
+    attention_backward<T>(space, shape, q, k, v, out, lse, d_out, dq, dk, dv);
+  }
+  rope_backward<T>(space, shape, theta, dq);
+  rope_backward<T>(space, shape, theta, dk);
 }
 
 template <class T>
@@ -589,6 +749,13 @@ void attention_forward_naive(const ExecSpace& space, const AttentionShape& shape
                                       MatrixRef<const T>, MatrixRef<const T>, MatrixRef<const T>,  \
                                       Tensor3Ref<const float>, MatrixRef<const T>, MatrixRef<T>,   \
                                       MatrixRef<T>, MatrixRef<T>);                                 \
+  template bool rope_attention_forward<T>(const ExecSpace&, const AttentionShape&, float,          \
+                                          MatrixRef<T>, MatrixRef<T>, MatrixRef<const T>,          \
+                                          MatrixRef<T>, Tensor3Ref<float>);                        \
+  template void rope_attention_backward<T>(                                                        \
+      const ExecSpace&, const AttentionShape&, float, bool, MatrixRef<const T>,                    \
+      MatrixRef<const T>, MatrixRef<const T>, MatrixRef<const T>, Tensor3Ref<const float>,         \
+      MatrixRef<const T>, MatrixRef<T>, MatrixRef<T>, MatrixRef<T>);                               \
   template void attention_forward_naive<T>(const ExecSpace&, const AttentionShape&,                \
                                            MatrixRef<const T>, MatrixRef<const T>,                 \
                                            MatrixRef<const T>, MatrixRef<T>);

@@ -11,7 +11,8 @@
 // All functions accept float or bf16 storage and compute in fp32 (docs/precision.md). Arguments
 // may be strided sub-blocks (one of q, k, v inside a fused projection); outputs must not alias
 // inputs. Shape mismatches throw ShapeError naming every shape. Kernels run asynchronously on
-// `space` unless noted.
+// `space` unless noted. When Kokkos runs on CUDA, attention_forward/backward and the rope_attention
+// pair dispatch to the fused kernels of kernels/cuda where the layouts fit (docs/cuda.md).
 #pragma once
 
 #include "galore/core/tensor.hpp"
@@ -50,6 +51,24 @@ void attention_backward(const ExecSpace& space, const AttentionShape& shape, Mat
                         MatrixRef<const T> k, MatrixRef<const T> v, MatrixRef<const T> out,
                         Tensor3Ref<const float> lse, MatrixRef<const T> d_out, MatrixRef<T> dq,
                         MatrixRef<T> dk, MatrixRef<T> dv);
+
+// The decoder layer's attention, on the UNROTATED projections q and k. On CUDA, where the fused
+// kernel of kernels/cuda takes the layout (head_dim 64 or 128), RoPE is applied inside it while
+// tiles load, and q and k are left as they are; otherwise q and k are rotated in place
+// (rope_forward) and attention_forward runs. Returns whether q and k now hold rotated values;
+// rope_attention_backward needs that flag with the same q and k. theta must be positive.
+template <class T>
+bool rope_attention_forward(const ExecSpace& space, const AttentionShape& shape, float theta,
+                            MatrixRef<T> q, MatrixRef<T> k, MatrixRef<const T> v, MatrixRef<T> out,
+                            Tensor3Ref<float> lse);
+
+// dq and dk are the gradients with respect to the UNROTATED q and k, dv as attention_backward.
+template <class T>
+void rope_attention_backward(const ExecSpace& space, const AttentionShape& shape, float theta,
+                             bool qk_rotated, MatrixRef<const T> q, MatrixRef<const T> k,
+                             MatrixRef<const T> v, MatrixRef<const T> out,
+                             Tensor3Ref<const float> lse, MatrixRef<const T> d_out, MatrixRef<T> dq,
+                             MatrixRef<T> dk, MatrixRef<T> dv);
 
 // Reference: materialises the full [batch*heads, seq, seq] score matrix (fences before returning).
 // Tests compare the tiled kernels with it.

@@ -1,12 +1,18 @@
 // Chunked LM head + softmax cross-entropy, forward and backward.
 #include "galore/model/cross_entropy.hpp"
 
+#include "galore/core/cuda_dispatch.hpp"
 #include "galore/core/error.hpp"
 #include "galore/core/gemm.hpp"
 #include "galore/core/math.hpp"
 
+#if GALORE_CUDA_DISPATCH
+#include "kernels/cuda/cross_entropy.hpp"
+#endif
+
 #include <algorithm>
 #include <cfloat>
+#include <cstddef>
 
 namespace galore {
 
@@ -74,6 +80,72 @@ double chunk_softmax(const ExecSpace& space, MatrixRef<float> logits, TokenMatri
   return loss_sum;
 }
 
+#if GALORE_CUDA_DISPATCH
+// kernels/cuda/cross_entropy.hpp computes the same loss and gradients (d_logits rounded to T,
+// d_hidden overwritten, d_head_weight += in fp32, ignored targets skipped) on packed hidden,
+// head_weight, d_hidden and d_head_weight and int32 targets in token order, without a host
+// round trip until the loss is read here. Its fp32 logit block and T logit gradient share one
+// workspace: the caller's logits scratch is reused, with the chunk shrunk until the workspace
+// and the loss fit in it, so peak memory stays what the model accounted for. Only when not even
+// one row fits does the stream's own workspace serve. Returns false when a layout does not fit.
+template <class T>
+bool try_cuda_lm_head(const ExecSpace& space, const MatrixRef<const T>& hidden,
+                      const MatrixRef<const T>& head_weight, const TokenMatrix& targets,
+                      const MatrixRef<float>& logits_scratch, float grad_scale,
+                      const MatrixRef<T>& d_hidden, const MatrixRef<float>& d_head_weight,
+                      float& loss) {
+  namespace cd = cuda_dispatch;
+  namespace kc = kernels::cuda;
+  using Word = typename cd::KernelWord<T>::type;
+  const bool with_grad = d_hidden.data() != nullptr;
+  if (!cd::packed(hidden) || !cd::packed(head_weight) ||
+      (with_grad && (!cd::packed(d_hidden) || !cd::packed(d_head_weight))) ||
+      hidden.extent(0) == 0 || hidden.extent(1) == 0) {
+    return false;
+  }
+  constexpr std::size_t kLossBytes = 256;  // the device loss, kept 256-byte aligned after the rest
+  kc::LmHeadShape shape{static_cast<int>(hidden.extent(0)), static_cast<int>(hidden.extent(1)),
+                        static_cast<int>(head_weight.extent(0)),
+                        static_cast<int>(logits_scratch.extent(0))};
+  const auto bytes_for = [&](int chunk) {
+    kc::LmHeadShape s = shape;
+    s.chunk = chunk;
+    return (kc::lm_head_cross_entropy_workspace_bytes<Word>(s, with_grad) + 255) / 256 * 256 +
+           kLossBytes;
+  };
+  const std::size_t scratch_bytes =
+      cd::packed(logits_scratch) ? logits_scratch.span() * sizeof(float) : 0;
+  // The largest chunk whose workspace fits the scratch (bytes_for grows with the chunk).
+  int lo = 0, hi = shape.chunk;
+  while (lo < hi) {
+    const int mid = lo + (hi - lo + 1) / 2;
+    if (bytes_for(mid) <= scratch_bytes) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  unsigned char* base = nullptr;
+  if (lo >= 1) {
+    shape.chunk = lo;
+    base = reinterpret_cast<unsigned char*>(logits_scratch.data());
+  } else {
+    base = static_cast<unsigned char*>(cd::workspace(space, bytes_for(shape.chunk)));
+  }
+  float* device_loss = reinterpret_cast<float*>(base + bytes_for(shape.chunk) - kLossBytes);
+  kc::lm_head_cross_entropy<Word>(cd::blas(space), shape, cd::words(hidden.data()),
+                                  cd::words(head_weight.data()), targets.data(), grad_scale,
+                                  with_grad ? cd::words(d_hidden.data()) : nullptr,
+                                  with_grad ? d_head_weight.data() : nullptr, base, device_loss);
+  Kokkos::View<float, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> host_loss(&loss);
+  Kokkos::deep_copy(
+      space, host_loss,
+      Kokkos::View<const float, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(device_loss));
+  space.fence();
+  return true;
+}
+#endif
+
 template <class T>
 float run(const ExecSpace& space, MatrixRef<const T> hidden, MatrixRef<const T> head_weight,
           TokenMatrix targets, MatrixRef<float> logits_scratch, MatrixRef<T> d_logits_scratch,
@@ -93,6 +165,15 @@ float run(const ExecSpace& space, MatrixRef<const T> hidden, MatrixRef<const T> 
                      shape_string(logits_scratch));
   }
   check_token_range(space, targets, static_cast<int>(head_weight.extent(0)), true, "targets");
+#if GALORE_CUDA_DISPATCH
+  // The fused chunked kernel counts the targets itself; the range check above keeps its
+  // ShapeError (the kernel would only make the loss NaN).
+  float cuda_loss = 0.0f;
+  if (try_cuda_lm_head<T>(space, hidden, head_weight, targets, logits_scratch, grad_scale, d_hidden,
+                          d_head_weight, cuda_loss)) {
+    return cuda_loss;
+  }
+#endif
   const std::int64_t counted = count_targets(space, targets);
   if (counted == 0) {
     if (with_grad) {

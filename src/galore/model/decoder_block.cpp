@@ -92,9 +92,8 @@ void decoder_block_forward(const ExecSpace& space, const BlockShape& shape,
   gemm(space, Op::N, Op::T, 1.0f, a.normed_in, weight(weights, W::Q), 0.0f, a.q);
   gemm(space, Op::N, Op::T, 1.0f, a.normed_in, weight(weights, W::K), 0.0f, a.k);
   gemm(space, Op::N, Op::T, 1.0f, a.normed_in, weight(weights, W::V), 0.0f, a.v);
-  rope_forward<T>(space, shape.attention, shape.rope_theta, a.q);
-  rope_forward<T>(space, shape.attention, shape.rope_theta, a.k);
-  attention_forward<T>(space, shape.attention, a.q, a.k, a.v, a.attention, a.lse);
+  saved.qk_rotated = rope_attention_forward<T>(space, shape.attention, shape.rope_theta, a.q, a.k,
+                                               a.v, a.attention, a.lse);
   Kokkos::deep_copy(space, a.mid, x);
   gemm(space, Op::N, Op::T, 1.0f, a.attention, weight(weights, W::O), 1.0f, a.mid);
 
@@ -144,10 +143,8 @@ void decoder_block_backward(const ExecSpace& space, const BlockShape& shape, Par
   gemm(space, Op::N, Op::N, 1.0f, d_residual, weight(weights, W::O), 0.0f, d_attention);
   gemm(space, Op::T, Op::N, 1.0f, d_residual, a.attention, 1.0f, sink.gradient(param(W::O)));
   sink.complete(param(W::O));
-  attention_backward<T>(space, shape.attention, a.q, a.k, a.v, a.attention, a.lse, d_attention,
-                        work.dq, work.dk, work.dv);
-  rope_backward<T>(space, shape.attention, shape.rope_theta, work.dq);
-  rope_backward<T>(space, shape.attention, shape.rope_theta, work.dk);
+  rope_attention_backward<T>(space, shape.attention, shape.rope_theta, a.qk_rotated, a.q, a.k, a.v,
+                             a.attention, a.lse, d_attention, work.dq, work.dk, work.dv);
   gemm(space, Op::T, Op::N, 1.0f, work.dv, a.normed_in, 1.0f, sink.gradient(param(W::V)));
   gemm(space, Op::T, Op::N, 1.0f, work.dk, a.normed_in, 1.0f, sink.gradient(param(W::K)));
   gemm(space, Op::T, Op::N, 1.0f, work.dq, a.normed_in, 1.0f, sink.gradient(param(W::Q)));

@@ -28,13 +28,16 @@ struct BlockShape {
 template <class T>
 struct BlockActivations {
   Matrix<T> normed_in;              // RMSNorm(x), the input of q/k/v_proj
-  Matrix<T> q, k, v;                // projections; q and k after RoPE
+  Matrix<T> q, k, v;                // projections; q and k rotated by RoPE if qk_rotated
   Matrix<T> attention;              // attention output, the input of o_proj
   Matrix<T> mid;                    // x + o_proj(attention)
   Matrix<T> normed_mid;             // RMSNorm(mid), the input of gate/up_proj
   Matrix<T> gate, up;               // [tokens, intermediate]
   Vector<float> rstd_in, rstd_mid;  // [tokens]
   Tensor3<float> lse;               // attention row log-sum-exp [batch, heads, seq]
+  // Whether q and k hold the rotated values (false where the fused CUDA attention kernel applies
+  // RoPE itself): set by the forward pass, read by the backward pass (rope_attention_*).
+  bool qk_rotated = true;
 
   static BlockActivations allocate(AllocationMeter& meter, const BlockShape& shape);
   // Bytes allocate() takes; LlamaModel::estimate_memory sums these.

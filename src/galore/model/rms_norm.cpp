@@ -4,8 +4,13 @@
 //   dx_k = r dy_k w_k - (r^3 / n) x_k sum_j dy_j w_j x_j,   dw_j = sum_rows dy_j x_j r
 #include "galore/model/rms_norm.hpp"
 
+#include "galore/core/cuda_dispatch.hpp"
 #include "galore/core/error.hpp"
 #include "galore/core/math.hpp"
+
+#if GALORE_CUDA_DISPATCH
+#include "kernels/cuda/rms_norm.hpp"
+#endif
 
 namespace galore {
 
@@ -31,6 +36,17 @@ void rms_norm_forward(const ExecSpace& space, float eps, MatrixRef<const T> x,
                       Vector<const T> weight, MatrixRef<T> y, Vector<float> rstd) {
   check_shapes("rms_norm_forward", x, weight, rstd, y);
   const int n = static_cast<int>(x.extent(1));
+#if GALORE_CUDA_DISPATCH
+  // kernels/cuda/rms_norm.hpp: the same formula and fp32 rstd, on packed [rows, n] matrices (y may
+  // be x); weight and rstd are contiguous vectors here already.
+  namespace cd = cuda_dispatch;
+  if (n >= 1 && cd::packed(x) && cd::packed(y)) {
+    kernels::cuda::rms_norm_forward(static_cast<int>(x.extent(0)), n, eps, cd::words(x.data()),
+                                    cd::words(weight.data()), cd::words(y.data()), rstd.data(),
+                                    cd::stream(space));
+    return;
+  }
+#endif
   Kokkos::parallel_for(
       "galore::rms_norm_forward", Policy(space, static_cast<int>(x.extent(0)), Kokkos::AUTO),
       KOKKOS_LAMBDA(const Member& team) {
@@ -59,6 +75,17 @@ void rms_norm_backward(const ExecSpace& space, MatrixRef<const T> x, Vector<cons
   check_shapes("rms_norm_backward", x, d_weight, rstd, dx);
   const int rows = static_cast<int>(x.extent(0));
   const int n = static_cast<int>(x.extent(1));
+#if GALORE_CUDA_DISPATCH
+  // kernels/cuda/rms_norm.hpp: adds into dx and the fp32 d_weight like this function, input
+  // gradient first, then the column sums in a fixed order; packed [rows, n] matrices only.
+  namespace cd = cuda_dispatch;
+  if (n >= 1 && cd::packed(x) && cd::packed(dy) && cd::packed(dx)) {
+    kernels::cuda::rms_norm_backward(rows, n, cd::words(x.data()), cd::words(weight.data()),
+                                     rstd.data(), cd::words(dy.data()), cd::words(dx.data()),
+                                     d_weight.data(), cd::stream(space));
+    return;
+  }
+#endif
   Kokkos::parallel_for(
       "galore::rms_norm_backward_x", Policy(space, rows, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Member& team) {

@@ -2,8 +2,13 @@
 //   silu'(g) = s (1 + g (1 - s)),  s = sigmoid(g)
 #include "galore/model/swiglu.hpp"
 
+#include "galore/core/cuda_dispatch.hpp"
 #include "galore/core/error.hpp"
 #include "galore/core/math.hpp"
+
+#if GALORE_CUDA_DISPATCH
+#include "kernels/cuda/swiglu.hpp"
+#endif
 
 #include <string>
 
@@ -30,6 +35,19 @@ template <class T>
 void swiglu_forward(const ExecSpace& space, MatrixRef<const T> gate, MatrixRef<const T> up,
                     MatrixRef<T> out) {
   check_same_shape("swiglu_forward", gate, up, out);
+#if GALORE_CUDA_DISPATCH
+  // kernels/cuda/swiglu.hpp: the same element-wise fp32 formula; gate and up share one row
+  // stride (ld_gate_up), out has its own.
+  namespace cd = cuda_dispatch;
+  const int ld_gate_up = cd::row_stride(gate);
+  const int ld_out = cd::row_stride(out);
+  if (out.extent(1) >= 1 && ld_gate_up != 0 && cd::row_stride(up) == ld_gate_up && ld_out != 0) {
+    kernels::cuda::swiglu_forward(static_cast<int>(out.extent(0)), static_cast<int>(out.extent(1)),
+                                  cd::words(gate.data()), cd::words(up.data()), ld_gate_up,
+                                  cd::words(out.data()), ld_out, cd::stream(space));
+    return;
+  }
+#endif
   Kokkos::parallel_for(
       "galore::swiglu_forward",
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>(
@@ -44,6 +62,21 @@ template <class T>
 void swiglu_backward(const ExecSpace& space, MatrixRef<const T> gate, MatrixRef<const T> up,
                      MatrixRef<const T> d_out, MatrixRef<T> d_gate, MatrixRef<T> d_up) {
   check_same_shape("swiglu_backward", gate, up, d_out, d_gate, d_up);
+#if GALORE_CUDA_DISPATCH
+  // kernels/cuda/swiglu.hpp: gate, up, d_gate and d_up share one row stride, d_out has its own;
+  // d_up may alias d_out there as here (each element's d_out is read before d_up is written).
+  namespace cd = cuda_dispatch;
+  const int ld_gate_up = cd::row_stride(gate);
+  const int ld_out = cd::row_stride(d_out);
+  if (gate.extent(1) >= 1 && ld_gate_up != 0 && cd::row_stride(up) == ld_gate_up &&
+      cd::row_stride(d_gate) == ld_gate_up && cd::row_stride(d_up) == ld_gate_up && ld_out != 0) {
+    kernels::cuda::swiglu_backward(
+        static_cast<int>(gate.extent(0)), static_cast<int>(gate.extent(1)), cd::words(gate.data()),
+        cd::words(up.data()), ld_gate_up, cd::words(d_out.data()), ld_out, cd::words(d_gate.data()),
+        cd::words(d_up.data()), cd::stream(space));
+    return;
+  }
+#endif
   Kokkos::parallel_for(
       "galore::swiglu_backward",
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>>(

@@ -1,7 +1,12 @@
 // The fused dequantize -> Adam update -> requantize kernel (see adam8bit.hpp).
 #include "galore/optim/adam8bit.hpp"
 
+#include "galore/core/cuda_dispatch.hpp"
 #include "galore/core/math.hpp"
+
+#if GALORE_CUDA_DISPATCH
+#include "galore/optim/fused_adam8bit_update.hpp"
+#endif
 
 #include <cmath>
 
@@ -30,6 +35,9 @@ Adam8bitRule::Adam8bitRule(const OptimizerConfig& config, int rows, int cols)
 
 void Adam8bitRule::compute_direction(const ExecSpace& space, const Matrix<float>& buffer,
                                      std::int64_t t, float /*lr*/, const int* skip) {
+#if GALORE_CUDA_DISPATCH
+  if (fused_adam8bit_direction(space, *this, buffer, t, skip)) return;
+#endif
   const double td = static_cast<double>(t);
   const float correction1 = static_cast<float>(1.0 - std::pow(double(beta1_), td));
   const float correction2 = static_cast<float>(std::sqrt(1.0 - std::pow(double(beta2_), td)));
@@ -88,6 +96,19 @@ void Adam8bitRule::compute_direction(const ExecSpace& space, const Matrix<float>
           absmax2[b] = max2;
         });
       });
+}
+
+Adam8bitRule::Internals Adam8bitRule::internals() {
+  return {beta1_,
+          beta2_,
+          eps_,
+          weight_decay_,
+          block_size_,
+          static_cast<std::int64_t>(rows_) * cols_,
+          exp_avg_.codes.data(),
+          exp_avg_.absmax.data(),
+          exp_avg_sq_.codes.data(),
+          exp_avg_sq_.absmax.data()};
 }
 
 UpdateCoefficients Adam8bitRule::coefficients(std::int64_t /*t*/, float lr) const {

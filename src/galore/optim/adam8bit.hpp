@@ -29,6 +29,19 @@ class Adam8bitRule final : public MomentRule {
   Matrix<float> dequantized_exp_avg(const ExecSpace& space) const;
   Matrix<float> dequantized_exp_avg_sq(const ExecSpace& space) const;
 
+  // Settings and raw device state for the fused CUDA kernels (fused_adam8bit_update.hpp), which
+  // update the state in place in the same format.
+  struct Internals {
+    float beta1, beta2, eps, weight_decay;
+    int block_size;
+    std::int64_t size;  // values per moment (rows * cols)
+    std::uint8_t* exp_avg_codes;
+    float* exp_avg_absmax;
+    std::uint8_t* exp_avg_sq_codes;
+    float* exp_avg_sq_absmax;
+  };
+  Internals internals();
+
  private:
   struct QuantizedMoment {
     Kokkos::View<std::uint8_t*, MemSpace> codes;

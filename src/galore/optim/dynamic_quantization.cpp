@@ -43,9 +43,11 @@ DynamicMap make_dynamic_map(bool is_signed) {
   }
   map.buckets =
       Kokkos::View<std::uint8_t*, MemSpace>("galore::dynamic_map_buckets", buckets.size());
-  Kokkos::View<const std::uint8_t*, HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> bsrc(
-      buckets.data(), buckets.size());
-  Kokkos::deep_copy(map.buckets, bsrc);
+  // A mirror rather than an unmanaged view of `buckets`: Kokkos 4.6 under nvcc 13 cannot build an
+  // unmanaged host view of uint8_t from a pointer.
+  const auto bucket_mirror = Kokkos::create_mirror_view(map.buckets);
+  std::copy(buckets.begin(), buckets.end(), bucket_mirror.data());
+  Kokkos::deep_copy(map.buckets, bucket_mirror);
   return map;
 }
 

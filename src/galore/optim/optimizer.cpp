@@ -1,8 +1,13 @@
 // Per-parameter dispatch: projection, moment rule, weight application, non-finite bookkeeping.
 #include "galore/optim/optimizer.hpp"
 
+#include "galore/core/cuda_dispatch.hpp"
 #include "galore/core/error.hpp"
 #include "galore/optim/weight_update.hpp"
+
+#if GALORE_CUDA_DISPATCH
+#include "galore/optim/fused_adam8bit_update.hpp"
+#endif
 
 #include <fmt/format.h>
 #include <algorithm>
@@ -110,6 +115,10 @@ typename Optimizer<T>::Slot& Optimizer<T>::update_slot(const ExecSpace& space,
   const std::int64_t t = s.step + 1;
 
   if (!s.projector) {
+#if GALORE_CUDA_DISPATCH
+    // 8-bit Adam on CUDA: direction and weight update in one kernel (fused_adam8bit_update.hpp).
+    if (fused_adam8bit_update(space, *s.rule, param.grad, param.value, t, lr_, flag)) return s;
+#endif
     s.rule->compute_direction(space, param.grad, t, lr_, flag);
     apply_update(space, param.value, param.grad, s.rule->coefficients(t, lr_), flag);
     return s;
@@ -137,6 +146,16 @@ typename Optimizer<T>::Slot& Optimizer<T>::update_slot(const ExecSpace& space,
     }
     s.refreshed = true;
   }
+#if GALORE_CUDA_DISPATCH
+  // GaLore 8-bit Adam on CUDA: projection, Adam and back-projection into the weight in three
+  // kernels (fused_adam8bit_update.hpp). Not where the low-rank gradient must be averaged over
+  // ranks between projection and Adam.
+  const bool averages_low_rank = group_ != nullptr && !average_full;
+  if (!averages_low_rank && fused_galore_adam8bit_update(space, *s.projector, *s.rule, param.grad,
+                                                         param.value, t, lr_, g.scale, flag)) {
+    return s;
+  }
+#endif
   const Matrix<float> low = scratch_.matrix(ScratchSlot::LowRank, s.projector->low_rank_rows(),
                                             s.projector->low_rank_cols());
   s.projector->project(space, param.grad, low, scratch_);

@@ -11,6 +11,7 @@
 // dimension (states 2 r max(m, n), the paper's "mr + 2nr" for m <= n); "reverse_std" swaps the
 // two; "left" and "right" force one side; "full" uses both. P and Q are stored in the weight dtype
 // T; they are computed in fp32 (exact thin SVD, or the randomized range finder) and rounded once.
+// When Kokkos runs on CUDA, refresh() runs on cuSOLVER (kernels/cuda ProjectorRefresher).
 #pragma once
 
 #include "galore/core/linalg.hpp"
