@@ -140,7 +140,7 @@ def plot(rows, path):
         import matplotlib.pyplot as plt
     except ImportError:
         print(f"matplotlib is not installed: no plot ({path})", file=sys.stderr)
-        return
+        return False
     fig, ax = plt.subplots(figsize=(9, 0.6 * len(rows) + 1.6))
     labels = [r["label"] for r in rows]
     left = [0.0] * len(rows)
@@ -159,6 +159,7 @@ def plot(rows, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     print(f"plot: {path}")
+    return True
 
 
 def main():
@@ -191,6 +192,10 @@ def main():
     if args.markdown:
         command = "python3 benchmarks/train/roofline.py" + (" --quick" if args.quick else "") + \
                   f" --markdown {args.markdown}"
+        png = os.path.splitext(args.markdown)[0] + ".png"
+        # RESULTS.md sits one folder above the fragments and links the plot from there.
+        link = ("\n![roofline](" + os.path.basename(os.path.dirname(os.path.abspath(png))) +
+                f"/{os.path.basename(png)})\n" if plot(rows, png) else "")
         with open(args.markdown, "w") as f:
             f.write("## Roofline: achieved FLOP/s and time by phase\n\n"
                     f"Machine: {description}. Command: `{command}`\n\n{header}. Achieved FLOP/s = "
@@ -204,9 +209,8 @@ def main():
                     "out the optimizer's: GaLore's projection and projection back cost about "
                     "4 m n r per m x n weight, next to 6 m n per token for forward and backward, "
                     "so at a few hundred tokens per step the optimizer's share is large.\n\n"
-                    + table(rows) + "\n")
+                    + table(rows) + "\n" + link)
         print(f"markdown: {args.markdown}")
-        plot(rows, os.path.splitext(args.markdown)[0] + ".png")
 
 
 if __name__ == "__main__":

@@ -15,12 +15,19 @@ std::string duration(double seconds) {
                    : fmt::format("{}m{:02}s", s / 60, s % 60);
 }
 
+// Whole tokens/s, but a 7B step on a CPU runs at a fraction of one token per second.
+std::string token_rate(double tokens_per_second) {
+  return tokens_per_second >= 10 ? fmt::format("{:.0f}", tokens_per_second)
+                                 : fmt::format("{:.2g}", tokens_per_second);
+}
+
 std::string step_line(const StepMetrics& m) {
   return fmt::format(
-      "step {:>{}}/{} | loss {:.4f} | lr {:.3e} | norm {:.3f} | {:.0f} tok/s | MFU {:.1f}% | "
+      "step {:>{}}/{} | loss {:.4f} | lr {:.3e} | norm {:.3f} | {} tok/s | MFU {:.1f}% | "
       "RSS {:.0f} MiB | ETA {}{}",
       m.step, std::to_string(m.total_steps).size(), m.total_steps, m.loss, m.lr, m.grad_norm,
-      m.tokens_per_second, 100.0 * m.mfu, m.resident_bytes / 1048576.0, duration(m.eta_seconds),
+      token_rate(m.tokens_per_second), 100.0 * m.mfu, m.resident_bytes / 1048576.0,
+      duration(m.eta_seconds),
       m.skipped_parameters ? fmt::format(" | skipped {}", m.skipped_parameters) : "");
 }
 
