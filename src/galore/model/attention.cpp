@@ -75,6 +75,29 @@ void check_row_statistic(const char* fn, const char* name, const AttentionShape&
   }
 }
 
+// The arguments every forward pass takes: q, k, v, out (tokens x heads*head_dim) and lse.
+template <class Q, class K, class V, class O, class L>
+void check_forward_arguments(const char* fn, const AttentionShape& s, const Q& q, const K& k,
+                             const V& v, const O& out, const L& lse) {
+  check_activation(fn, "q", s, q);
+  check_activation(fn, "k", s, k);
+  check_activation(fn, "v", s, v);
+  check_activation(fn, "out", s, out);
+  check_row_statistic(fn, "lse", s, lse);
+}
+
+// ... and every backward pass: those, d_out and the three input gradients.
+template <class Q, class K, class V, class O, class L, class D, class G>
+void check_backward_arguments(const char* fn, const AttentionShape& s, const Q& q, const K& k,
+                              const V& v, const O& out, const L& lse, const D& d_out, const G& dq,
+                              const G& dk, const G& dv) {
+  check_forward_arguments(fn, s, q, k, v, out, lse);
+  check_activation(fn, "d_out", s, d_out);
+  check_activation(fn, "dq", s, dq);
+  check_activation(fn, "dk", s, dk);
+  check_activation(fn, "dv", s, dv);
+}
+
 // --- team launch -----------------------------------------------------------------------------
 
 // Scratch goes to level 0 (on-chip on GPUs) when it fits there, else to level 1.
@@ -493,11 +516,7 @@ void attention_forward(const ExecSpace& space, const AttentionShape& shape, Matr
                        Tensor3Ref<float> lse) {
   const char* fn = "attention_forward";
   check_shape(fn, shape);
-  check_activation(fn, "q", shape, q);
-  check_activation(fn, "k", shape, k);
-  check_activation(fn, "v", shape, v);
-  check_activation(fn, "out", shape, out);
-  check_row_statistic(fn, "lse", shape, lse);
+  check_forward_arguments(fn, shape, q, k, v, out, lse);
 #if GALORE_CUDA_DISPATCH
   // Fused CUDA kernel without RoPE (q, k arrive rotated) when the layouts fit.
   if (try_cuda_forward<T>(space, shape, 0.0f, q, k, v, out, lse)) return;
@@ -598,15 +617,7 @@ void attention_backward(const ExecSpace& space, const AttentionShape& shape, Mat
                         MatrixRef<T> dk, MatrixRef<T> dv) {
   const char* fn = "attention_backward";
   check_shape(fn, shape);
-  check_activation(fn, "q", shape, q);
-  check_activation(fn, "k", shape, k);
-  check_activation(fn, "v", shape, v);
-  check_activation(fn, "out", shape, out);
-  check_row_statistic(fn, "lse", shape, lse);
-  check_activation(fn, "d_out", shape, d_out);
-  check_activation(fn, "dq", shape, dq);
-  check_activation(fn, "dk", shape, dk);
-  check_activation(fn, "dv", shape, dv);
+  check_backward_arguments(fn, shape, q, k, v, out, lse, d_out, dq, dk, dv);
 #if GALORE_CUDA_DISPATCH
   // Fused CUDA kernels without RoPE when the layouts fit (no temporary, so no fence either).
   if (try_cuda_backward<T>(space, shape, 0.0f, q, k, v, out, lse, d_out, dq, dk, dv)) return;
@@ -626,11 +637,7 @@ bool rope_attention_forward(const ExecSpace& space, const AttentionShape& shape,
 #if GALORE_CUDA_DISPATCH
   {
     const char* fn = "rope_attention_forward";
-    check_activation(fn, "q", shape, q);
-    check_activation(fn, "k", shape, k);
-    check_activation(fn, "v", shape, v);
-    check_activation(fn, "out", shape, out);
-    check_row_statistic(fn, "lse", shape, lse);
+    check_forward_arguments(fn, shape, q, k, v, out, lse);
     // RoPE inside the fused kernel: q and k stay unrotated (and are never rounded after rotation).
     if (try_cuda_forward<T>(space, shape, theta, q, k, v, out, lse)) return false;
   }
@@ -651,15 +658,7 @@ void rope_attention_backward(const ExecSpace& space, const AttentionShape& shape
   if (!qk_rotated) {
 #if GALORE_CUDA_DISPATCH
     const char* fn = "rope_attention_backward";
-    check_activation(fn, "q", shape, q);
-    check_activation(fn, "k", shape, k);
-    check_activation(fn, "v", shape, v);
-    check_activation(fn, "out", shape, out);
-    check_row_statistic(fn, "lse", shape, lse);
-    check_activation(fn, "d_out", shape, d_out);
-    check_activation(fn, "dq", shape, dq);
-    check_activation(fn, "dk", shape, dk);
-    check_activation(fn, "dv", shape, dv);
+    check_backward_arguments(fn, shape, q, k, v, out, lse, d_out, dq, dk, dv);
     if (try_cuda_backward<T>(space, shape, theta, q, k, v, out, lse, d_out, dq, dk, dv)) return;
     // The gradients' layout does not fit the kernel: rotate copies of q and k instead.
     const auto rotated = [&](const MatrixRef<const T>& x, const char* label) {
