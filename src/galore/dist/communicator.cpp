@@ -162,8 +162,9 @@ void abort_all(const std::string& program, const std::string& message, int exit_
     std::cerr << program << ": " << message << std::endl;
     std::exit(exit_code);
   }
-  std::cerr << program << ": rank " << world_rank() << " of " << world_size() << ": " << message
-            << std::endl;
+  // One write of the whole line: the ranks' reports share the terminal and must not interleave.
+  std::cerr << fmt::format("{}: rank {} of {}: {}\n", program, world_rank(), world_size(), message)
+            << std::flush;
   if (world_size() == 1) {
     MPI_Finalize();
     std::exit(exit_code);
